@@ -1,0 +1,97 @@
+import { BusError, BusErrors, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
+
+interface PendingCall {
+  timer: NodeJS.Timeout;
+  reject: (error: Error) => void;
+}
+
+/** The embedded bus: same semantics as the AMQP one (copied payloads, async delivery) in one process. */
+export class InProcessBus implements Bus {
+  private readonly servers = new Map<string, RpcMap>();
+  private readonly topics = new Map<string, Set<(message: unknown) => void>>();
+  private readonly pending = new Set<PendingCall>();
+  private closed = false;
+
+  async serve(address: string, handlers: RpcMap): Promise<Served> {
+    if (this.closed) throw new BusError(BusErrors.closed);
+    if (this.servers.has(address)) throw new BusError(`Address already served: ${address}`);
+    this.servers.set(address, handlers);
+    return {
+      close: async () => {
+        if (this.servers.get(address) === handlers) this.servers.delete(address);
+      },
+    };
+  }
+
+  call(address: string, method: string, args: unknown[], timeoutMs: number): Promise<unknown> {
+    if (this.closed) return Promise.reject(new BusError(BusErrors.closed));
+    return new Promise((resolve, reject) => {
+      const entry: PendingCall = {
+        timer: setTimeout(() => settle(() => reject(new BusError(BusErrors.timeout(address, method)))), timeoutMs),
+        reject,
+      };
+      const settle = (finish: () => void) => {
+        if (!this.pending.delete(entry)) return;
+        clearTimeout(entry.timer);
+        finish();
+      };
+      this.pending.add(entry);
+      const copied = structuredClone(args);
+      setImmediate(() => {
+        this.invoke(address, method, copied).then(
+          (result) => settle(() => resolve(result === undefined ? undefined : structuredClone(result))),
+          (error: unknown) => settle(() => reject(new BusError(messageOf(error)))),
+        );
+      });
+    });
+  }
+
+  cast(address: string, method: string, args: unknown[]): void {
+    if (this.closed) return;
+    const copied = structuredClone(args);
+    setImmediate(() => {
+      this.invoke(address, method, copied).catch(() => undefined);
+    });
+  }
+
+  publish(topic: string, message: unknown): void {
+    const listeners = this.topics.get(topic);
+    if (this.closed || !listeners) return;
+    const copied = structuredClone(message);
+    setImmediate(() => {
+      for (const listener of listeners) listener(structuredClone(copied));
+    });
+  }
+
+  async subscribe(topic: string, listener: (message: unknown) => void): Promise<Subscription> {
+    let listeners = this.topics.get(topic);
+    if (!listeners) this.topics.set(topic, (listeners = new Set()));
+    const wrapped = (message: unknown) => listener(message);
+    listeners.add(wrapped);
+    return { close: async () => void listeners.delete(wrapped) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const entry of this.pending) {
+      clearTimeout(entry.timer);
+      entry.reject(new BusError(BusErrors.closed));
+    }
+    this.pending.clear();
+    this.servers.clear();
+    this.topics.clear();
+  }
+
+  private async invoke(address: string, method: string, args: unknown[]): Promise<unknown> {
+    const handlers = this.servers.get(address);
+    if (!handlers) throw new BusError(BusErrors.unreachable(address));
+    const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined;
+    if (typeof handler !== 'function') throw new BusError(BusErrors.unknownMethod(method));
+    return handler.apply(handlers, args);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : JSON.stringify(error);
+}

@@ -1,0 +1,18 @@
+import type { Config } from '../config/config.js';
+import type { Bus } from './bus.js';
+import { InProcessBus } from './in-process.js';
+
+export * from './bus.js';
+export { messageOf } from './in-process.js';
+
+/** The one place that picks the bus backend. */
+export async function createBus(config: Config): Promise<Bus> {
+  switch (config.bus.type) {
+    case 'in-process':
+      return new InProcessBus();
+    case 'amqp': {
+      const { AmqpBus } = await import('./amqp.js');
+      return AmqpBus.connect(config.bus.amqpUrl, config.bus.exchange);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/** The conference agent's and conference node's bus surfaces (SPEC §8, §9.5). */
+import type { Preference } from '../cluster/api.js';
+
+export interface Permission {
+  publish: { audio: boolean; video: boolean } | false;
+  subscribe: { audio: boolean; video: boolean } | false;
+}
+
+export interface ParticipantInfo {
+  id: string;
+  user: string;
+  role: string;
+  portal: string;
+  origin: Preference;
+}
+
+export interface ParticipantSummary {
+  id: string;
+  user: string;
+  role: string;
+}
+
+export interface ParticipantDetail extends ParticipantSummary {
+  permission: Permission;
+  portal: string;
+  origin: Preference;
+}
+
+export interface JoinResult {
+  permission: Permission;
+  room: { id: string; views: string[]; participants: ParticipantSummary[]; streams: unknown[] };
+}
+
+export interface PermissionUpdate {
+  op: string;
+  path: string;
+  value: unknown;
+}
+
+export type AgentRpc = {
+  /** Returns the bus address of the node that hosts (or will host) the room. */
+  getNode(task: { room: string; task: string }): string;
+  /** The node that hosts the task now, or null. */
+  queryNode(task: string): string | null;
+  recycleNode(node: string, task: { room: string; task: string }): void;
+};
+
+export type NodeRpc = {
+  join(room: string, participant: ParticipantInfo): JoinResult;
+  leave(participantId: string): void;
+  text(from: string, to: string, message: string): void;
+  getParticipants(room: string): ParticipantDetail[];
+  getParticipant(room: string, participantId: string): ParticipantDetail;
+  controlParticipant(room: string, participantId: string, updates: PermissionUpdate[]): ParticipantDetail;
+  dropParticipant(room: string, participantId: string): ParticipantDetail;
+};
+
+export const ConferenceErrors = {
+  roomFull: 'Room is full',
+  invalidRole: 'Invalid role',
+  roomClash: 'room id clash',
+  roomNotFound: 'Room not found',
+  notJoined: 'Participant has not joined',
+  participantNotFound: 'Participant does NOT exist',
+  targetNotFound: (id: string) => `Target participant does NOT exist: ${id}`,
+  textTooLong: 'Text is too long',
+  noTextPermission: 'Permission denied',
+  invalidPath: 'Invalid json path',
+  invalidOp: 'Invalid json op',
+  invalidValue: 'Invalid json value',
+  nodeNotReady: 'node not ready',
+} as const;

@@ -1,0 +1,137 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrations } from './migrations.js';
+import type { ConsumeResult, Page, Room, Service, Store, TokenRecord } from './store.js';
+
+interface ServiceRow {
+  id: string;
+  name: string;
+  key: string;
+}
+
+/** The embedded store: one SQLite file in the data directory, in WAL mode. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private closed = false;
+
+  private constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('synchronous = NORMAL');
+    this.migrate();
+  }
+
+  static open(dataDir: string): SqliteStore {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    return new SqliteStore(join(dataDir, 'conclave.sqlite'));
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = this.db.prepare('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations').get() as {
+      version: number;
+    };
+    const apply = this.db.transaction((version: number, sql: string) => {
+      this.db.exec(sql);
+      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+    });
+    migrations.forEach((sql, index) => {
+      if (index + 1 > applied.version) apply(index + 1, sql);
+    });
+  }
+
+  private roomIdsOf(serviceId: string): string[] {
+    return (this.db.prepare('SELECT id FROM rooms WHERE service_id = ? ORDER BY created_seq').all(serviceId) as Array<{
+      id: string;
+    }>).map((row) => row.id);
+  }
+
+  async createService(service: Omit<Service, 'rooms'>): Promise<void> {
+    this.db.prepare('INSERT INTO services (id, name, key) VALUES (?, ?, ?)').run(service._id, service.name, service.key);
+  }
+
+  async getService(id: string): Promise<Service | undefined> {
+    const row = this.db.prepare('SELECT id, name, key FROM services WHERE id = ?').get(id) as ServiceRow | undefined;
+    return row && { _id: row.id, name: row.name, key: row.key, rooms: this.roomIdsOf(row.id) };
+  }
+
+  async listServices(): Promise<Service[]> {
+    const rows = this.db.prepare('SELECT id, name, key FROM services ORDER BY rowid').all() as ServiceRow[];
+    return rows.map((row) => ({ _id: row.id, name: row.name, key: row.key, rooms: this.roomIdsOf(row.id) }));
+  }
+
+  async deleteService(id: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM services WHERE id = ?').run(id).changes > 0;
+  }
+
+  async createRoom(serviceId: string, room: Room): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO rooms (id, service_id, created_seq, document) VALUES (?, ?, (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM rooms), ?)',
+      )
+      .run(room._id, serviceId, JSON.stringify(room));
+  }
+
+  async getRoom(roomId: string): Promise<{ room: Room; serviceId: string } | undefined> {
+    const row = this.db.prepare('SELECT service_id, document FROM rooms WHERE id = ?').get(roomId) as
+      | { service_id: string; document: string }
+      | undefined;
+    return row && { room: JSON.parse(row.document) as Room, serviceId: row.service_id };
+  }
+
+  async listRooms(serviceId: string, page: Page): Promise<Room[]> {
+    const rows = this.db
+      .prepare('SELECT document FROM rooms WHERE service_id = ? ORDER BY created_seq LIMIT ? OFFSET ?')
+      .all(serviceId, page.limit, page.offset) as Array<{ document: string }>;
+    return rows.map((row) => JSON.parse(row.document) as Room);
+  }
+
+  async updateRoom(room: Room): Promise<boolean> {
+    return this.db.prepare('UPDATE rooms SET document = ? WHERE id = ?').run(JSON.stringify(room), room._id).changes > 0;
+  }
+
+  async deleteRoom(roomId: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM rooms WHERE id = ?').run(roomId).changes > 0;
+  }
+
+  async createToken(token: TokenRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO tokens (id, creation_date, document) VALUES (?, ?, ?)')
+      .run(token._id, token.creationDate, JSON.stringify(token));
+  }
+
+  async consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult> {
+    const consume = this.db.transaction((): ConsumeResult => {
+      const row = this.db.prepare('DELETE FROM tokens WHERE id = ? RETURNING creation_date, document').get(tokenId) as
+        | { creation_date: number; document: string }
+        | undefined;
+      this.db.prepare('DELETE FROM tokens WHERE creation_date < ?').run(now - lifetimeMs);
+      if (!row) return { status: 'missing' };
+      if (row.creation_date < now - lifetimeMs) return { status: 'expired' };
+      return { status: 'ok', token: JSON.parse(row.document) as TokenRecord };
+    });
+    return consume.immediate();
+  }
+
+  async getOrCreateKey(name: string, create: () => string): Promise<string> {
+    this.db.prepare('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, create());
+    return (this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string }).value;
+  }
+
+  async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    const remember = this.db.transaction((): boolean => {
+      this.db.prepare('DELETE FROM nonces WHERE expires_at < ?').run(now);
+      return this.db.prepare('INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING').run(nonce, expiresAt)
+        .changes > 0;
+    });
+    return remember.immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

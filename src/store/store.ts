@@ -1,0 +1,80 @@
+export interface MediaRole {
+  role: string;
+  publish: { audio: boolean; video: boolean };
+  subscribe: { audio: boolean; video: boolean };
+}
+
+/** A room as the management API returns it (SPEC §2); `_id` is assigned by the server. */
+export interface Room {
+  _id: string;
+  name: string;
+  participantLimit: number;
+  inputLimit: number;
+  roles: MediaRole[];
+  views: Array<Record<string, unknown> & { label: string }>;
+  mediaIn: Record<string, unknown>;
+  mediaOut: Record<string, unknown>;
+  transcoding: Record<string, unknown>;
+  notifying: { participantActivities: boolean; streamChange: boolean };
+  selectActiveAudio: boolean;
+  sip: Record<string, unknown> | false;
+}
+
+export interface Service {
+  _id: string;
+  name: string;
+  key: string;
+  rooms: string[];
+}
+
+export interface TokenRecord {
+  _id: string;
+  user: string;
+  role: string;
+  room: string;
+  service: string;
+  creationDate: number;
+  origin: { isp?: string | undefined; region?: string | undefined };
+  code: string;
+  secure: boolean;
+  host: string;
+  domain?: string | undefined;
+}
+
+export type ConsumeResult = { status: 'ok'; token: TokenRecord } | { status: 'expired' } | { status: 'missing' };
+
+export interface Page {
+  offset: number;
+  limit: number;
+}
+
+/** Everything that outlives a process. Implementations: SQLite (embedded), PostgreSQL (cluster). */
+export interface Store {
+  createService(service: Omit<Service, 'rooms'>): Promise<void>;
+  getService(id: string): Promise<Service | undefined>;
+  listServices(): Promise<Service[]>;
+  /** Deletes the service and every room it owns. */
+  deleteService(id: string): Promise<boolean>;
+
+  createRoom(serviceId: string, room: Room): Promise<void>;
+  getRoom(roomId: string): Promise<{ room: Room; serviceId: string } | undefined>;
+  listRooms(serviceId: string, page: Page): Promise<Room[]>;
+  updateRoom(room: Room): Promise<boolean>;
+  deleteRoom(roomId: string): Promise<boolean>;
+
+  createToken(token: TokenRecord): Promise<void>;
+  /** Deletes the token atomically, and sweeps every record older than `lifetimeMs`. */
+  consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult>;
+
+  /** Returns the named secret, creating it with `create()` on first use; all callers see one value. */
+  getOrCreateKey(name: string, create: () => string): Promise<string>;
+
+  /** Records a nonce; false when it was already recorded and has not expired yet (a replay). */
+  rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean>;
+
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
