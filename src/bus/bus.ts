@@ -53,7 +53,12 @@ export function rpcClient<M extends RpcMap>(bus: Bus, address: string, defaultTi
   };
 }
 
+/** An implementation of `M`: each handler may answer directly or through a promise. */
+export type RpcHandlers<M extends RpcMap> = {
+  [K in keyof M]: (...args: Parameters<M[K]>) => ReturnType<M[K]> | Promise<ReturnType<M[K]>>;
+};
+
 /** Serves an implementation of `M`, so the compiler checks handler signatures against the map. */
-export function serveRpc<M extends RpcMap>(bus: Bus, address: string, handlers: M): Promise<Served> {
+export function serveRpc<M extends RpcMap>(bus: Bus, address: string, handlers: RpcHandlers<M>): Promise<Served> {
   return bus.serve(address, handlers);
 }
