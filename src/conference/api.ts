@@ -61,6 +61,7 @@ export const ConferenceErrors = {
   roomClash: 'room id clash',
   roomNotFound: 'Room not found',
   notJoined: 'Participant has not joined',
+  alreadyJoined: 'Participant has already joined',
   participantNotFound: 'Participant does NOT exist',
   targetNotFound: (id: string) => `Target participant does NOT exist: ${id}`,
   textTooLong: 'Text is too long',
@@ -69,4 +70,5 @@ export const ConferenceErrors = {
   invalidOp: 'Invalid json op',
   invalidValue: 'Invalid json value',
   nodeNotReady: 'node not ready',
+  invalidArgument: (name: string, expected: string) => `Invalid argument: ${name} must be ${expected}`,
 } as const;
