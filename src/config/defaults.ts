@@ -11,6 +11,9 @@ export const defaults = {
     replayWindow: 300_000,
     bodyLimit: 65_536,
     tls: { cert: '', key: '' },
+    /** Upper bound of the random delay before a 401 for an unknown service or a bad signature. */
+    authFailureDelay: 1_000,
+    rpcTimeout: 3_000,
   },
   portal: {
     port: 8080,
