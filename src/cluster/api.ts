@@ -59,4 +59,5 @@ export const ClusterErrors = {
   fullLoad: 'No worker available, all in full load.',
   noMatch: 'No worker matches the preference.',
   unknownPurpose: 'Unknown purpose.',
+  invalidWorker: 'Invalid worker info.',
 } as const;
