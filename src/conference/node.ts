@@ -1,0 +1,208 @@
+/** The conference node (room controller): serves NodeRpc for the one room it hosts (SPEC §4.6, §8). */
+import { messageOf, rpcClient, serveRpc, type Bus, type RpcClient, type RpcHandlers } from '../bus/index.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/index.js';
+import { ConferenceErrors, type AgentRpc, type JoinResult, type NodeRpc, type ParticipantDetail } from './api.js';
+import { requireId, requireList, requireParticipantInfo, requireString } from './arguments.js';
+import { portalsOnBus, type Portals } from './portals.js';
+import { LiveRoom } from './room.js';
+
+export interface ConferenceNodeDeps {
+  id: string;
+  agentId: string;
+  config: Config;
+  bus: Bus;
+  store: Store;
+  logger: Logger;
+}
+
+export interface ConferenceNode {
+  readonly id: string;
+  /** Stops serving and cancels the idle timer; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+const NodeStates = {
+  idle: 'idle',
+  initialising: 'initialising',
+  hosting: 'hosting',
+  closed: 'closed',
+} as const;
+
+interface Hosting {
+  state: typeof NodeStates.hosting;
+  room: LiveRoom;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+type HostState =
+  | { state: typeof NodeStates.idle }
+  | { state: typeof NodeStates.initialising; roomId: string; ready: Promise<LiveRoom> }
+  | Hosting
+  | { state: typeof NodeStates.closed };
+
+const idle: HostState = { state: NodeStates.idle };
+
+/** OWT runs one room per node; a node frees itself for another room only once its room is destroyed. */
+class RoomHost {
+  private host: HostState = idle;
+  private readonly portals: Portals;
+  private readonly agent: RpcClient<AgentRpc>;
+  private readonly logger: Logger;
+
+  constructor(private readonly deps: ConferenceNodeDeps) {
+    this.portals = portalsOnBus(deps.bus, deps.config.cluster.rpcTimeout);
+    this.agent = rpcClient<AgentRpc>(deps.bus, deps.agentId, deps.config.cluster.rpcTimeout);
+    this.logger = deps.logger.child({ component: 'conference-node', node: deps.id });
+  }
+
+  handlers(): RpcHandlers<NodeRpc> {
+    return {
+      join: (room, participant) => this.join(room, participant),
+      leave: (participantId) => this.leave(participantId),
+      text: (from, to, message) => this.text(from, to, message),
+      getParticipants: (room) => this.hostedRoom(room).list(),
+      getParticipant: (room, participantId) =>
+        this.hostedRoom(room).detail(requireId(participantId, 'participantId')),
+      controlParticipant: (room, participantId, updates) => this.control(room, participantId, updates),
+      dropParticipant: (room, participantId) => this.drop(room, participantId),
+    };
+  }
+
+  close(): void {
+    if (this.host.state === NodeStates.hosting) clearTimeout(this.host.idleTimer);
+    this.host = { state: NodeStates.closed };
+  }
+
+  private async join(roomArgument: unknown, participantArgument: unknown): Promise<JoinResult> {
+    const roomId = requireId(roomArgument, 'room');
+    const info = requireParticipantInfo(participantArgument);
+    const room = await this.roomToJoin(roomId);
+    if (this.liveRoom() !== room) throw new Error(ConferenceErrors.roomNotFound);
+    try {
+      const result = room.join(info);
+      this.logger.debug({ room: roomId, participant: info.id }, 'participant joined');
+      return result;
+    } finally {
+      this.watchIdleness();
+    }
+  }
+
+  private leave(participantIdArgument: unknown): void {
+    const participantId = requireId(participantIdArgument, 'participantId');
+    const room = this.liveRoom();
+    if (!room) throw new Error(ConferenceErrors.notJoined);
+    room.leave(participantId);
+    this.logger.debug({ room: room.id, participant: participantId }, 'participant left');
+    this.watchIdleness();
+  }
+
+  private text(fromArgument: unknown, toArgument: unknown, messageArgument: unknown): void {
+    const from = requireId(fromArgument, 'from');
+    const to = requireId(toArgument, 'to');
+    const message = requireString(messageArgument, 'message');
+    const room = this.liveRoom();
+    if (!room) throw new Error(ConferenceErrors.notJoined);
+    room.text(from, to, message);
+  }
+
+  private control(roomArgument: unknown, participantIdArgument: unknown, updates: unknown): ParticipantDetail {
+    const room = this.hostedRoom(roomArgument);
+    return room.control(requireId(participantIdArgument, 'participantId'), requireList(updates, 'updates'));
+  }
+
+  private drop(roomArgument: unknown, participantIdArgument: unknown): ParticipantDetail {
+    const room = this.hostedRoom(roomArgument);
+    const dropped = room.drop(requireId(participantIdArgument, 'participantId'));
+    this.logger.info({ room: room.id, participant: dropped.id }, 'participant dropped');
+    this.watchIdleness();
+    return dropped;
+  }
+
+  private liveRoom(): LiveRoom | undefined {
+    return this.host.state === NodeStates.hosting ? this.host.room : undefined;
+  }
+
+  private hostedRoom(roomArgument: unknown): LiveRoom {
+    const roomId = requireId(roomArgument, 'room');
+    const room = this.liveRoom();
+    if (!room || room.id !== roomId) throw new Error(ConferenceErrors.roomNotFound);
+    return room;
+  }
+
+  private roomToJoin(roomId: string): LiveRoom | Promise<LiveRoom> {
+    const host = this.host;
+    switch (host.state) {
+      case NodeStates.closed:
+        throw new Error(ConferenceErrors.roomNotFound);
+      case NodeStates.hosting:
+        if (host.room.id !== roomId) throw new Error(ConferenceErrors.roomClash);
+        return host.room;
+      case NodeStates.initialising:
+        if (host.roomId !== roomId) throw new Error(ConferenceErrors.roomClash);
+        return host.ready;
+      case NodeStates.idle:
+        return this.initialise(roomId);
+    }
+  }
+
+  /** Loads the room once; every join arriving meanwhile awaits the same load, and a failure leaves the node idle. */
+  private initialise(roomId: string): Promise<LiveRoom> {
+    const ready = this.loadRoom(roomId);
+    const initialising = { state: NodeStates.initialising, roomId, ready } as const;
+    this.host = initialising;
+    ready.then(
+      (room) => {
+        if (this.host !== initialising) return;
+        this.host = { state: NodeStates.hosting, room, idleTimer: undefined };
+        this.logger.info({ room: roomId }, 'room initialised');
+      },
+      (error: unknown) => {
+        if (this.host === initialising) this.host = idle;
+        this.logger.warn({ room: roomId, error: messageOf(error) }, 'room initialisation failed');
+      },
+    );
+    return ready;
+  }
+
+  private async loadRoom(roomId: string): Promise<LiveRoom> {
+    const stored = await this.deps.store.getRoom(roomId);
+    if (!stored) throw new Error(ConferenceErrors.roomNotFound);
+    return new LiveRoom(stored.room, this.portals, { maxTextLength: this.deps.config.conference.maxTextLength });
+  }
+
+  /** An empty room lives on for the idle timeout, so a quick rejoin keeps it; a join cancels the countdown. */
+  private watchIdleness(): void {
+    const host = this.host;
+    if (host.state !== NodeStates.hosting) return;
+    if (!host.room.isEmpty) {
+      clearTimeout(host.idleTimer);
+      host.idleTimer = undefined;
+    } else if (!host.idleTimer) {
+      host.idleTimer = setTimeout(() => this.destroy(host), this.deps.config.conference.idleRoomTimeout);
+    }
+  }
+
+  private destroy(hosting: Hosting): void {
+    if (this.host !== hosting || !hosting.room.isEmpty) return;
+    const roomId = hosting.room.id;
+    this.host = idle;
+    this.logger.info({ room: roomId }, 'idle room destroyed');
+    this.agent.cast('recycleNode', [this.deps.id, { room: roomId, task: roomId }]);
+  }
+}
+
+export async function startConferenceNode(deps: ConferenceNodeDeps): Promise<ConferenceNode> {
+  const host = new RoomHost(deps);
+  const served = await serveRpc<NodeRpc>(deps.bus, deps.id, host.handlers());
+  let closing: Promise<void> | undefined;
+  return {
+    id: deps.id,
+    close: () =>
+      (closing ??= (async () => {
+        host.close();
+        await served.close();
+      })()),
+  };
+}
