@@ -30,7 +30,10 @@ export const BusErrors = {
   timeout: (address: string, method: string) => `Timeout to call ${address}.${method}`,
   unreachable: (address: string) => `Address unreachable: ${address}`,
   unknownMethod: (method: string) => `Unknown method: ${method}`,
+  alreadyServed: (address: string) => `Address already served: ${address}`,
   closed: 'Bus closed',
+  /** A networked bus lost its broker and is reconnecting. */
+  disconnected: 'Bus disconnected',
 } as const;
 
 export class BusError extends Error {

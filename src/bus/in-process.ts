@@ -14,7 +14,7 @@ export class InProcessBus implements Bus {
 
   async serve(address: string, handlers: RpcMap): Promise<Served> {
     if (this.closed) throw new BusError(BusErrors.closed);
-    if (this.servers.has(address)) throw new BusError(`Address already served: ${address}`);
+    if (this.servers.has(address)) throw new BusError(BusErrors.alreadyServed(address));
     this.servers.set(address, handlers);
     return {
       close: async () => {

@@ -12,7 +12,8 @@ export async function createBus(config: Config): Promise<Bus> {
       return new InProcessBus();
     case 'amqp': {
       const { AmqpBus } = await import('./amqp.js');
-      return AmqpBus.connect(config.bus.amqpUrl, config.bus.exchange);
+      const { amqpUrl, exchange, reconnectDelay, maxReconnectDelay, heartbeat } = config.bus;
+      return AmqpBus.connect(amqpUrl, exchange, { reconnectDelay, maxReconnectDelay, heartbeat });
     }
   }
 }

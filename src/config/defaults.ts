@@ -2,8 +2,15 @@
 export const defaults = {
   dataDir: 'data',
   log: { level: 'info' },
-  store: { type: 'sqlite', postgresUrl: 'postgres://127.0.0.1:5432/test', postgresSchema: 'public' },
-  bus: { type: 'in-process', amqpUrl: 'amqp://guest:guest@127.0.0.1:5672', exchange: 'conclave' },
+  store: { type: 'sqlite' as 'sqlite' | 'postgres', postgresUrl: 'postgres://127.0.0.1:5432/test', postgresSchema: 'public' },
+  bus: {
+    type: 'in-process' as 'in-process' | 'amqp',
+    amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+    exchange: 'conclave',
+    reconnectDelay: 100,
+    maxReconnectDelay: 5_000,
+    heartbeat: 10_000,
+  },
   tokens: { lifetime: 180_000 },
   management: {
     port: 3000,
