@@ -79,6 +79,7 @@ class RoomHost {
     const roomId = requireId(roomArgument, 'room');
     const info = requireParticipantInfo(participantArgument);
     const room = await this.roomToJoin(roomId);
+    // The node may have closed while the room was loading.
     if (this.liveRoom() !== room) throw new Error(ConferenceErrors.roomNotFound);
     try {
       const result = room.join(info);
