@@ -1,0 +1,57 @@
+import type { Service } from '../../store/index.js';
+import { callerOf, type RouteContext } from '../context.js';
+import { ApiErrors, RequestFailures } from '../errors.js';
+import { newId, newServiceKey } from '../ids.js';
+import type { Caller } from '../mauth.js';
+
+interface ServiceParams {
+  service: string;
+}
+
+const createServiceBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 256 } },
+};
+
+/** A service as listed: its key is shown once, when it is created, and never again. */
+function summary(service: Service): Omit<Service, 'key'> {
+  return { _id: service._id, name: service.name, rooms: service.rooms };
+}
+
+function requireSuper(caller: Caller): void {
+  if (!caller.isSuper) throw ApiErrors.permissionDenied();
+}
+
+/** `/services`: the super service only (SPEC §3). */
+export function registerServiceRoutes({ app, store }: RouteContext): void {
+  app.post<{ Body: { name: string } }>('/services', { schema: { body: createServiceBody } }, async (request) => {
+    requireSuper(callerOf(request));
+    const service = { _id: newId(), name: request.body.name, key: newServiceKey() };
+    await store.createService(service);
+    return { ...service, rooms: [] };
+  });
+
+  app.get('/services', async (request) => {
+    requireSuper(callerOf(request));
+    return (await store.listServices()).map(summary);
+  });
+
+  app.get<{ Params: ServiceParams }>('/services/:service', async (request) => {
+    requireSuper(callerOf(request));
+    const service = await store.getService(request.params.service);
+    if (!service) throw ApiErrors.serviceNotFound();
+    return summary(service);
+  });
+
+  app.delete<{ Params: ServiceParams }>('/services/:service', async (request, reply) => {
+    const caller = callerOf(request);
+    requireSuper(caller);
+    if (request.params.service === caller.service._id) {
+      throw ApiErrors.permissionDenied(RequestFailures.superServiceUndeletable);
+    }
+    if (!(await store.deleteService(request.params.service))) throw ApiErrors.serviceNotFound();
+    return reply.type('text/plain; charset=utf-8').send('Service deleted');
+  });
+}
