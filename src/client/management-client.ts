@@ -1,0 +1,154 @@
+import type { Preference } from '../cluster/api.js';
+import type { Permission, PermissionUpdate } from '../conference/api.js';
+import { createMAuthHeader } from '../management/mauth.js';
+import type { RoomOptions } from '../management/room-options.js';
+import type { Room, Service } from '../store/index.js';
+
+export interface ManagementClientOptions {
+  /** Base URL of the management API, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  serviceId: string;
+  key: string;
+}
+
+export type ServiceSummary = Omit<Service, 'key'>;
+
+export interface Participant {
+  id: string;
+  user: string;
+  role: string;
+  permission: Permission;
+}
+
+/** A refused request: the HTTP status and the API's `{code, message}` (SPEC §3). */
+export class ManagementApiError extends Error {
+  override name = 'ManagementApiError';
+
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Code of an answer that did not come with the API's error body (e.g. a proxy's). */
+const UNEXPECTED = 2001;
+
+async function failureOf(response: Response): Promise<ManagementApiError> {
+  const text = await response.text();
+  try {
+    const { error } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof error?.code === 'number' && typeof error.message === 'string') {
+      return new ManagementApiError(response.status, error.code, error.message);
+    }
+  } catch {
+    // not the API's error body; reported below as it came
+  }
+  return new ManagementApiError(response.status, UNEXPECTED, text || response.statusText);
+}
+
+/** A typed client of the management API that signs every request with MAuth. */
+export class ManagementClient {
+  private readonly base: string;
+
+  constructor(private readonly options: ManagementClientOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+  }
+
+  createService(name: string): Promise<Service> {
+    return this.json('POST', '/services', { name });
+  }
+
+  getServices(): Promise<ServiceSummary[]> {
+    return this.json('GET', '/services');
+  }
+
+  getService(serviceId: string): Promise<ServiceSummary> {
+    return this.json('GET', `/services/${encodeURIComponent(serviceId)}`);
+  }
+
+  deleteService(serviceId: string): Promise<void> {
+    return this.discard('DELETE', `/services/${encodeURIComponent(serviceId)}`);
+  }
+
+  createRoom(name: string, options?: Partial<RoomOptions>): Promise<Room> {
+    return this.json('POST', '/v1/rooms', options === undefined ? { name } : { name, options });
+  }
+
+  /** `page` is 1-based; without arguments, every room of the service. */
+  getRooms(page?: { page?: number; perPage?: number }): Promise<Room[]> {
+    const query = new URLSearchParams();
+    if (page?.page !== undefined) query.set('page', String(page.page));
+    if (page?.perPage !== undefined) query.set('per_page', String(page.perPage));
+    const search = query.size > 0 ? `?${query}` : '';
+    return this.json('GET', `/v1/rooms${search}`);
+  }
+
+  getRoom(roomId: string): Promise<Room> {
+    return this.json('GET', this.roomPath(roomId));
+  }
+
+  /** Replaces the room's options; those left out return to their defaults. */
+  updateRoom(roomId: string, options: Partial<RoomOptions> & { name?: string }): Promise<Room> {
+    return this.json('PUT', this.roomPath(roomId), options);
+  }
+
+  deleteRoom(roomId: string): Promise<void> {
+    return this.discard('DELETE', this.roomPath(roomId));
+  }
+
+  /** The join token, as the text a client passes to `login`. */
+  async createToken(roomId: string, user: string, role: string, preference?: Preference): Promise<string> {
+    const body = preference === undefined ? { user, role } : { user, role, preference };
+    return (await this.request('POST', `${this.roomPath(roomId)}/tokens`, body)).text();
+  }
+
+  getParticipants(roomId: string): Promise<Participant[]> {
+    return this.json('GET', `${this.roomPath(roomId)}/participants`);
+  }
+
+  getParticipant(roomId: string, participantId: string): Promise<Participant> {
+    return this.json('GET', this.participantPath(roomId, participantId));
+  }
+
+  updateParticipant(roomId: string, participantId: string, updates: PermissionUpdate[]): Promise<Participant> {
+    return this.json('PATCH', this.participantPath(roomId, participantId), updates);
+  }
+
+  dropParticipant(roomId: string, participantId: string): Promise<void> {
+    return this.discard('DELETE', this.participantPath(roomId, participantId));
+  }
+
+  private roomPath(roomId: string): string {
+    return `/v1/rooms/${encodeURIComponent(roomId)}`;
+  }
+
+  private participantPath(roomId: string, participantId: string): string {
+    return `${this.roomPath(roomId)}/participants/${encodeURIComponent(participantId)}`;
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await (await this.request(method, path, body)).json()) as T;
+  }
+
+  /** For answers that carry nothing of use; reading them frees the connection for reuse. */
+  private async discard(method: string, path: string): Promise<void> {
+    await (await this.request(method, path)).arrayBuffer();
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: createMAuthHeader({ serviceId: this.options.serviceId, key: this.options.key }),
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    if (!response.ok) throw await failureOf(response);
+    return response;
+  }
+}
