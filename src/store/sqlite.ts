@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from './migrations.js';
-import type { ConsumeResult, Page, Room, Service, Store, TokenRecord } from './store.js';
+import type { ConsumeResult, Leadership, Page, Room, Service, Store, TokenRecord } from './store.js';
 
 interface ServiceRow {
   id: string;
@@ -127,6 +127,11 @@ export class SqliteStore implements Store {
         .changes > 0;
     });
     return remember.immediate();
+  }
+
+  /** Embedded means one process: nobody else can be leader. */
+  async acquireLeadership(): Promise<Leadership> {
+    return { release: async () => undefined };
   }
 
   async close(): Promise<void> {

@@ -48,6 +48,11 @@ export interface Page {
   limit: number;
 }
 
+/** Held while this process is the active cluster manager (SPEC §9.6). */
+export interface Leadership {
+  release(): Promise<void>;
+}
+
 /** Everything that outlives a process. Implementations: SQLite (embedded), PostgreSQL (cluster). */
 export interface Store {
   createService(service: Omit<Service, 'rooms'>): Promise<void>;
@@ -71,6 +76,12 @@ export interface Store {
 
   /** Records a nonce; false when it was already recorded and has not expired yet (a replay). */
   rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean>;
+
+  /**
+   * Resolves once this process holds the named lock, waiting as long as another holds it.
+   * `onLost` is called if the lock is lost without `release()` (e.g. the connection holding it died).
+   */
+  acquireLeadership(name: string, onLost?: () => void): Promise<Leadership>;
 
   close(): Promise<void>;
 }
