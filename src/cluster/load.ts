@@ -19,6 +19,9 @@ export function cpuLoadMeter(): LoadMeter {
   };
 }
 
+/** Reports no load, so scheduling ignores the host's CPU (config `cluster.loadMeter: none`). */
+export const idleLoadMeter: LoadMeter = { sample: () => 0 };
+
 function cpuTimes(): { busy: number; total: number } {
   let busy = 0;
   let total = 0;

@@ -5,7 +5,7 @@ import { messageOf, rpcClient, type Bus, type RpcClient } from '../bus/index.js'
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { MANAGER_ADDRESS, type ManagerRpc, type ManagerState, type Purpose, type WorkerInfo } from './api.js';
-import { cpuLoadMeter, type LoadMeter } from './load.js';
+import { cpuLoadMeter, idleLoadMeter, type LoadMeter } from './load.js';
 import { ManagerStates } from './manager.js';
 import { WORKER_STATE_AVAILABLE } from './scheduler.js';
 
@@ -73,7 +73,7 @@ export class ClusterWorker {
     };
     this.manager = rpcClient<ManagerRpc>(options.bus, MANAGER_ADDRESS, config.cluster.rpcTimeout);
     this.logger = options.logger.child({ component: 'cluster-worker', purpose, worker: this.id });
-    this.loadMeter = options.loadMeter ?? cpuLoadMeter();
+    this.loadMeter = options.loadMeter ?? (config.cluster.loadMeter === 'none' ? idleLoadMeter : cpuLoadMeter());
   }
 
   get state(): WorkerState {
