@@ -1,0 +1,372 @@
+import type { Socket } from 'socket.io';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import type { JoinResult, ParticipantInfo } from '../conference/api.js';
+import { messageOf } from '../bus/index.js';
+import type { ConsumeResult, TokenRecord } from '../store/index.js';
+import { decodeToken, verifyTokenSignature } from '../management/token.js';
+import { PortalError, PortalErrors } from './errors.js';
+import { flavourFor, reconnectingSdks, versionedProtocols, type Protocol } from './flavours.js';
+import {
+  isCustomMessageRequest,
+  isLoginObject,
+  isTextRequest,
+  isToken,
+  isUserAgent,
+} from './requests.js';
+import type { SessionRegistry } from './registry.js';
+import { Session, type Carrier, type Controller } from './session.js';
+import { encodeTicket, issueTicket, verifyTicket } from './tickets.js';
+
+export const ConnectionState = {
+  initialized: 'initialized',
+  connecting: 'connecting',
+  connected: 'connected',
+  waitingForReconnecting: 'waiting_for_reconnecting',
+} as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+export type Ack = (status: string, data?: unknown) => void;
+
+/** What a connection needs from its portal. */
+export interface PortalContext {
+  readonly id: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly registry: SessionRegistry;
+  readonly tokenKey: string;
+  readonly reconnectionKey: string;
+  consumeToken(tokenId: string): Promise<ConsumeResult>;
+  getController(room: string, origin: TokenRecord['origin']): Promise<Controller>;
+  join(controller: Controller, room: string, participant: ParticipantInfo): Promise<JoinResult>;
+  text(controller: Controller, from: string, to: string, message: string): Promise<void>;
+  leave(controller: Controller, participantId: string): Promise<void>;
+  /** Unregisters the session and, when `leave`, removes it from its room. */
+  endSession(session: Session, leave: boolean): Promise<void>;
+  /** Counts a login attempt from an address; false past the per-minute limit. */
+  admitLogin(address: string): boolean;
+  /** Counts an incoming event; false when this connection exceeds its rate. */
+  admitEvent(connection: Connection): boolean;
+}
+
+const mediaEvents = [
+  'publish',
+  'unpublish',
+  'subscribe',
+  'unsubscribe',
+  'soac',
+  'stream-control',
+  'subscription-control',
+] as const;
+
+function toAck(candidate: unknown): Ack {
+  if (typeof candidate !== 'function') return () => undefined;
+  return (status, data) => {
+    try {
+      if (data === undefined) candidate(status);
+      else candidate(status, data);
+    } catch {
+      // A client's ack callback cannot hurt the portal.
+    }
+  };
+}
+
+/**
+ * One client socket and its state machine (SPEC §5). After login it carries a Session; a relogin
+ * on another socket takes that session over.
+ */
+export class Connection implements Carrier {
+  private state: ConnectionState = ConnectionState.initialized;
+  private session: Session | undefined;
+  private loginTimer: NodeJS.Timeout | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly portal: PortalContext,
+  ) {
+    this.armLoginDeadline();
+    this.handle('login', (payload, ack) => this.login(payload, ack));
+    this.handle('relogin', (payload, ack) => this.relogin(payload, ack));
+    this.handle('refreshReconnectionTicket', (_payload, ack) => this.refreshTicket(ack));
+    this.handle('logout', (_payload, ack) => this.logout(ack));
+    this.handle('text', (payload, ack) => this.text(payload, ack));
+    this.handle('customMessage', (payload, ack) => this.customMessage(payload, ack));
+    for (const event of mediaEvents) {
+      this.handle(event, (_payload, ack) =>
+        ack('error', this.state === ConnectionState.connected ? PortalErrors.mediaUnavailable : PortalErrors.illegalRequest),
+      );
+    }
+    socket.on('disconnect', () => this.onDisconnect());
+  }
+
+  get isConnected(): boolean {
+    return this.state === ConnectionState.connected;
+  }
+
+  get currentState(): ConnectionState {
+    return this.state;
+  }
+
+  get participantId(): string | undefined {
+    return this.session?.participantId;
+  }
+
+  /** Registers a handler that gets the payload and a safe ack whatever the client sent. */
+  private handle(event: string, handler: (payload: unknown, ack: Ack) => void | Promise<void>): void {
+    this.socket.on(event, (...args: unknown[]) => {
+      const ack = toAck(args.length > 0 && typeof args[args.length - 1] === 'function' ? args.pop() : undefined);
+      if (!this.portal.admitEvent(this)) {
+        ack('error', PortalErrors.rateLimited);
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(args[0], ack))
+        .catch((error: unknown) => {
+          this.portal.logger.error({ err: error, event, socket: this.socket.id }, 'event handler failed');
+          ack('error', messageOf(error));
+        });
+    });
+  }
+
+  private armLoginDeadline(): void {
+    clearTimeout(this.loginTimer);
+    this.loginTimer = setTimeout(() => {
+      if (this.state !== ConnectionState.connected) this.socket.disconnect(true);
+    }, this.portal.config.portal.loginTimeout);
+  }
+
+  private async login(payload: unknown, ack: Ack): Promise<void> {
+    if (this.state !== ConnectionState.initialized) {
+      ack('error', PortalErrors.inService);
+      return;
+    }
+    this.state = ConnectionState.connecting;
+    const participantId = this.socket.id;
+    try {
+      if (!this.portal.admitLogin(this.socket.handshake.address)) throw new PortalError(PortalErrors.rateLimited);
+      if (!isLoginObject(payload)) throw new PortalError(PortalErrors.invalidLogin);
+      const { protocol: requested, userAgent, token: encodedToken } = payload;
+      if (requested !== undefined && !versionedProtocols.includes(requested as string)) {
+        throw new PortalError(PortalErrors.unknownProtocol);
+      }
+      const protocol = (requested ?? 'legacy') as Protocol;
+      if ((userAgent as { sdk?: { version?: unknown } } | undefined)?.sdk?.version === '3.5') {
+        throw new PortalError(PortalErrors.deprecatedVersion);
+      }
+      if (!isUserAgent(userAgent)) throw new PortalError(PortalErrors.userAgent);
+      if (!isToken(encodedToken)) throw new PortalError(PortalErrors.invalidToken);
+      if (this.portal.registry.size >= this.portal.config.portal.maxParticipants) {
+        throw new PortalError(PortalErrors.portalFull);
+      }
+      const token = decodeToken(encodedToken);
+      if (!token) throw new PortalError(PortalErrors.invalidToken);
+      if (!verifyTokenSignature(this.portal.tokenKey, token)) throw new PortalError(PortalErrors.invalidTokenSignature);
+      const consumed = await this.portal.consumeToken(token.tokenId);
+      if (consumed.status === 'missing') throw new PortalError(PortalErrors.tokenMissing);
+      if (consumed.status === 'expired') throw new PortalError(PortalErrors.tokenExpired);
+      const record = consumed.token;
+
+      const controller = await this.portal.getController(record.room, record.origin);
+      const joined = await this.portal.join(controller, record.room, {
+        id: participantId,
+        user: record.user,
+        role: record.role,
+        portal: this.portal.id,
+        origin: record.origin,
+      });
+      if ((this.state as ConnectionState) !== ConnectionState.connecting) {
+        await this.portal.leave(controller, participantId);
+        throw new PortalError(PortalErrors.earlyLeft);
+      }
+      const flavour = flavourFor(protocol, userAgent.sdk.type);
+      const reconnection = reconnectingSdks.includes(userAgent.sdk.type);
+      const { windowMs, capacity } = this.bufferLimits();
+      const session = new Session(
+        participantId, record.user, record.role, record.room, record.code, record.origin,
+        controller, flavour, reconnection, this, { windowMs, capacity },
+      );
+      this.adopt(session);
+      this.portal.registry.add(session);
+      const ticket = reconnection ? this.newTicket(session) : undefined;
+      this.portal.logger.info({ participant: participantId, room: record.room, protocol }, 'participant logged in');
+      ack(flavour.okWord, flavour.loginResult({ id: participantId, user: record.user, role: record.role }, joined, ticket));
+    } catch (error) {
+      ack('error', messageOf(error));
+      if (this.state === ConnectionState.connecting) this.state = ConnectionState.initialized;
+      this.socket.disconnect(true);
+    }
+  }
+
+  private bufferLimits(): { windowMs: number; capacity: number } {
+    const { pingInterval, pingTimeout, messageBufferSize } = this.portal.config.portal;
+    return { windowMs: pingInterval + pingTimeout + 1_000, capacity: messageBufferSize };
+  }
+
+  private adopt(session: Session): void {
+    this.session = session;
+    session.carrier = this;
+    this.state = ConnectionState.connected;
+    clearTimeout(this.loginTimer);
+  }
+
+  private newTicket(session: Session): string {
+    const ticket = issueTicket(
+      this.portal.reconnectionKey,
+      session.participantId,
+      this.portal.config.portal.reconnectionTicketLifetime,
+    );
+    this.portal.registry.recordTicket(session, ticket.ticketId);
+    return encodeTicket(ticket);
+  }
+
+  private relogin(encodedTicket: unknown, ack: Ack): void {
+    if (this.state !== ConnectionState.initialized) {
+      ack('error', PortalErrors.inService);
+      return;
+    }
+    const { registry } = this.portal;
+    let session: Session;
+    try {
+      const ticket = verifyTicket(this.portal.reconnectionKey, encodedTicket);
+      const found = registry.get(ticket.participantId);
+      if (!found) {
+        throw new PortalError(
+          registry.isRetired(ticket.participantId) ? PortalErrors.reconnectionNotAllowed : PortalErrors.clientMissing,
+        );
+      }
+      if (!found.reconnection || found.outbox.lost) throw new PortalError(PortalErrors.reconnectionNotAllowed);
+      if (!found.validTickets.has(ticket.ticketId)) {
+        const owner = registry.ticketOwner(ticket.ticketId);
+        throw new PortalError(
+          owner !== undefined && owner !== ticket.participantId ? PortalErrors.participantMismatch : PortalErrors.ticketExpired,
+        );
+      }
+      session = found;
+    } catch (error) {
+      ack('error', messageOf(error));
+      this.socket.disconnect(true);
+      return;
+    }
+    const previous = session.carrier;
+    if (previous instanceof Connection && previous !== this) previous.handOver();
+    registry.forgetTickets(session);
+    this.adopt(session);
+    const ticket = this.newTicket(session);
+    this.portal.logger.info({ participant: session.participantId, room: session.roomId }, 'participant resumed');
+    if (session.flavour.reloginWithBuffer) {
+      session.outbox.drainPending();
+      ack('ok', { ticket, messages: session.outbox.recent() });
+      return;
+    }
+    ack('ok', ticket);
+    for (const message of session.outbox.drainPending()) session.emit(message.event, message.data, message.seq);
+  }
+
+  /** Gives this connection's session to a relogin on another socket, closing this one without leaving. */
+  handOver(): void {
+    clearTimeout(this.waitTimer);
+    this.session = undefined;
+    this.state = ConnectionState.initialized;
+    this.socket.disconnect(true);
+  }
+
+  private refreshTicket(ack: Ack): void {
+    const session = this.session;
+    if (this.state !== ConnectionState.connected || !session) {
+      ack('error', PortalErrors.illegalRequest);
+      return;
+    }
+    if (!session.reconnection) {
+      ack('error', PortalErrors.reconnectionDisabled);
+      return;
+    }
+    ack('ok', this.newTicket(session));
+  }
+
+  private async logout(ack: Ack): Promise<void> {
+    const session = this.state === ConnectionState.connected ? this.session : undefined;
+    this.state = ConnectionState.initialized;
+    this.session = undefined;
+    if (!session) {
+      ack('error', PortalErrors.illegalRequest);
+      return;
+    }
+    session.reconnection = false;
+    this.portal.registry.retire(session.participantId, Date.now() + this.portal.config.portal.reconnectionTicketLifetime);
+    await this.portal.endSession(session, true);
+    this.armLoginDeadline();
+    ack('ok');
+  }
+
+  private async text(payload: unknown, ack: Ack): Promise<void> {
+    if (!isTextRequest(payload)) {
+      ack('error', this.isConnected ? PortalErrors.invalidText : PortalErrors.illegalRequest);
+      return;
+    }
+    await this.sendText(payload.to, payload.message, ack);
+  }
+
+  private async customMessage(payload: unknown, ack: Ack): Promise<void> {
+    if (!isCustomMessageRequest(payload)) {
+      ack('error', this.isConnected ? PortalErrors.invalidText : PortalErrors.illegalRequest);
+      return;
+    }
+    await this.sendText(payload.receiver, payload.data, ack);
+  }
+
+  private async sendText(to: string, message: string, ack: Ack): Promise<void> {
+    const session = this.session;
+    if (this.state !== ConnectionState.connected || !session) {
+      ack('error', PortalErrors.illegalRequest);
+      return;
+    }
+    try {
+      await this.portal.text(session.controller, session.participantId, to, message);
+      ack(session.flavour.okWord);
+    } catch (error) {
+      ack('error', messageOf(error));
+    }
+  }
+
+  /** Ends this connection's session for good: `drop` to the client, no reconnection. */
+  drop(): void {
+    const session = this.session;
+    if (session && this.state === ConnectionState.connected) session.notify('drop', undefined);
+    clearTimeout(this.waitTimer);
+    this.session = undefined;
+    this.state = ConnectionState.initialized;
+    this.socket.disconnect(true);
+  }
+
+  private onDisconnect(): void {
+    clearTimeout(this.loginTimer);
+    switch (this.state) {
+      case ConnectionState.connected:
+        if (this.session?.reconnection) {
+          this.state = ConnectionState.waitingForReconnecting;
+          this.waitTimer = setTimeout(() => this.forceLeave(), this.portal.config.portal.reconnectionTimeout);
+        } else {
+          this.forceLeave();
+        }
+        return;
+      case ConnectionState.connecting:
+        this.state = ConnectionState.initialized;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private forceLeave(): void {
+    const session = this.session;
+    clearTimeout(this.waitTimer);
+    this.session = undefined;
+    this.state = ConnectionState.initialized;
+    if (session && session.carrier === this) {
+      this.portal.endSession(session, true).catch((error: unknown) => {
+        this.portal.logger.warn({ err: error, participant: session.participantId }, 'force-leave failed');
+      });
+    }
+  }
+}
