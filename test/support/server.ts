@@ -1,0 +1,108 @@
+/** The embedded server as `conclave` starts it, with a temp data directory and shrunk timers. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { ConferenceClient, type ConferenceClientOptions, type Notification } from '../../src/client/conference-client.js';
+import { ManagementClient } from '../../src/client/management-client.js';
+import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
+import { startEmbedded, type EmbeddedServer } from '../../src/embedded.js';
+import { createLogger } from '../../src/logger.js';
+import { waitFor } from './wait.js';
+
+export interface TestServer {
+  server: EmbeddedServer;
+  management: ManagementClient;
+  portalUrl: string;
+  sampleRoom: string;
+  /** A fresh token for the room, created through the REST API. */
+  token(room?: string, user?: string, role?: string): Promise<string>;
+  /** A client that is closed when the server stops. */
+  client(options?: ConferenceClientOptions): ConferenceClient;
+  /** Creates a client and logs it in. */
+  join(options?: ConferenceClientOptions & { user?: string; room?: string; role?: string }): Promise<JoinedClient>;
+  stop(): Promise<void>;
+}
+
+export interface JoinedClient {
+  client: ConferenceClient;
+  id: string;
+  result: Record<string, unknown>;
+  notifications: Notification[];
+}
+
+export const testTimers = {
+  portal: {
+    loginTimeout: 2_000,
+    reconnectionTimeout: 1_500,
+    reconnectionTicketLifetime: 5_000,
+    pingInterval: 400,
+    pingTimeout: 400,
+    tokenKeyReload: 200,
+  },
+  tokens: { lifetime: 2_000 },
+  // The suite shares two cores with itself; a busy host must not refuse its logins.
+  cluster: { loadMeter: 'none', keepAlivePeriod: 50, checkPeriod: 50, checkAliveCount: 10, joinRetryInterval: 20, rpcTimeout: 1_000 },
+  agent: { prerunProcesses: 1 },
+  conference: { idleRoomTimeout: 500 },
+};
+
+export async function startTestServer(overrides: ConfigOverrides = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'conclave-test-'));
+  const config = loadConfig({
+    overrides: {
+      ...overrides,
+      dataDir,
+      log: { level: 'silent' },
+      portal: { port: 0, host: '127.0.0.1', ...testTimers.portal, ...overrides.portal },
+      management: { port: 0, host: '127.0.0.1', ...overrides.management },
+      tokens: { ...testTimers.tokens, ...overrides.tokens },
+      cluster: { ...testTimers.cluster, ...overrides.cluster },
+      agent: { ...testTimers.agent, ...overrides.agent },
+      conference: { ...testTimers.conference, ...overrides.conference },
+    },
+  });
+  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const server = await startEmbedded(config, createLogger('silent'), quiet);
+  const { superServiceId } = server.bootstrap;
+  const key = (await server.store.getService(superServiceId))!.key;
+  const management = new ManagementClient({ url: `http://127.0.0.1:${server.management.port}`, serviceId: superServiceId, key });
+  const portalUrl = `http://127.0.0.1:${server.portal.port}`;
+  const clients = new Set<ConferenceClient>();
+  const sampleRoom = server.bootstrap.sampleRoomId;
+
+  const token = (room = sampleRoom, user = 'user', role = 'presenter') => management.createToken(room, user, role);
+  const client = (options: ConferenceClientOptions = {}) => {
+    const created = new ConferenceClient(portalUrl, { ...options, socket: { transports: ['websocket'], ...options.socket } });
+    clients.add(created);
+    return created;
+  };
+  return {
+    server,
+    management,
+    portalUrl,
+    sampleRoom,
+    token,
+    client,
+    async join(options = {}) {
+      const joined = client(options);
+      const notifications: Notification[] = [];
+      joined.on('notification', (notification: Notification) => notifications.push(notification));
+      const result = await joined.join(await token(options.room, options.user ?? 'user', options.role));
+      const id = (result['id'] ?? result['clientId']) as string;
+      return { client: joined, id: options.protocol === 'legacy' ? (result['clientId'] as string) : id, result, notifications };
+    },
+    async stop() {
+      for (const created of clients) created.close();
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until `notifications` holds at least `count` entries of `event`, then returns those. */
+export async function received(notifications: Notification[], event: string, count = 1): Promise<Notification[]> {
+  const matching = () => notifications.filter((notification) => notification.event === event);
+  await waitFor(`${count} "${event}" notification(s)`, () => matching().length >= count || `got ${matching().length}`);
+  return matching();
+}

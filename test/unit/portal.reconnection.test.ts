@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { ConferenceClient, ConferenceClientOptions } from '../../src/client/conference-client.js';
+import { ask, disconnected, rawSocket, userAgent } from '../support/raw-socket.js';
+import { received, startTestServer, type JoinedClient, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
+
+let t: TestServer;
+before(async () => {
+  t = await startTestServer();
+});
+after(() => t.stop());
+
+const decode = (ticket: string) => JSON.parse(Buffer.from(ticket, 'base64').toString()) as Record<string, unknown>;
+const encode = (ticket: Record<string, unknown>) => Buffer.from(JSON.stringify(ticket)).toString('base64');
+
+/** Cuts the client's transport and keeps it away until `reconnect` is called. */
+async function cut(client: ConferenceClient, server: TestServer = t): Promise<() => void> {
+  const participantId = client.socket.id!;
+  client.socket.io.reconnection(false);
+  client.socket.io.engine.close();
+  await waitFor('the portal to notice the cut', () => {
+    const session = server.server.portal.registry.get(participantId);
+    return (session !== undefined && !session.carrier.isConnected) || 'still connected';
+  });
+  return () => {
+    client.socket.io.reconnection(true);
+    client.socket.connect();
+  };
+}
+
+const texts = (who: JoinedClient) =>
+  who.notifications.filter((n) => n.event === 'text').map((n) => (n.data as { message: string }).message);
+
+const flavours: Array<[string, ConferenceClientOptions]> = [
+  ['protocol 1.1 (native SDK)', { protocol: '1.1', sdk: { type: 'C++', version: '5.0' } }],
+  ['protocol 1.2 (buffer answer)', { protocol: '1.2', sdk: { type: 'Android', version: '5.0' } }],
+  ['the OWT JavaScript SDK (1.2 with a ticket string)', { protocol: '1.2', sdk: { type: 'JavaScript', version: '5.1' } }],
+];
+
+describe('reconnection', () => {
+  for (const [flavour, options] of flavours) {
+    test(`${flavour}: every notification sent while away arrives exactly once and in order`, async () => {
+      const room = (await t.management.createRoom(`resume ${flavour}`))._id;
+      const away = await t.join({ ...options, room, user: 'away' });
+      const sender = await t.join({ room, user: 'sender' });
+      await sender.client.send(away.id, 'before 1');
+      await sender.client.send('all', 'before 2');
+      await waitFor('the messages before the cut', () => texts(away).length === 2 || `${texts(away).length}`);
+      const reconnect = await cut(away.client);
+      for (let index = 1; index <= 20; index++) await sender.client.send(index % 2 ? away.id : 'all', `away ${index}`);
+      const other = await t.join({ room, user: 'late' });
+      const resumed = new Promise((resolve) => away.client.once('state', resolve));
+      reconnect();
+      assert.equal(await resumed, 'resumed');
+      await sender.client.send(away.id, 'after');
+      const expected = ['before 1', 'before 2', ...Array.from({ length: 20 }, (_, i) => `away ${i + 1}`), 'after'];
+      await waitFor('every text', () => texts(away).length >= expected.length || `${texts(away).length}`);
+      assert.deepEqual(texts(away), expected);
+      const joins = away.notifications.filter((n) => n.event === 'participant' && (n.data as any).action === 'join');
+      assert.deepEqual(joins.map((n) => (n.data as any).data.id), [sender.id, other.id]);
+      assert.equal(sender.notifications.filter((n) => (n.data as any)?.action === 'leave').length, 0);
+      for (const who of [away, sender, other]) who.client.close();
+    });
+  }
+
+  test('a relogin that arrives before the old socket has died takes the session over', async () => {
+    const room = (await t.management.createRoom('takeover'))._id;
+    const old = await t.join({ room, user: 'old' });
+    const watcher = await t.join({ room, user: 'watcher' });
+    old.client.socket.io.reconnection(false);
+    const oldGone = disconnected(old.client.socket);
+    const fresh = await rawSocket(t.portalUrl);
+    const answer = await ask(fresh, 'relogin', old.client.reconnectionTicket);
+    assert.equal(answer.status, 'ok');
+    assert.equal(decode(answer.data as string)['participantId'], old.id);
+    await oldGone;
+    const got = new Promise((resolve) => fresh.once('text', resolve));
+    await watcher.client.send(old.id, 'to the new socket');
+    assert.deepEqual(await got, { from: watcher.id, to: 'me', message: 'to the new socket' });
+    assert.equal(watcher.notifications.filter((n) => (n.data as any)?.action === 'leave').length, 0);
+    assert.ok(t.server.portal.registry.get(old.id)?.carrier.isConnected);
+    fresh.close();
+    watcher.client.close();
+  });
+
+  test('tickets are single-use: the ticket used by a relogin is refused afterwards with Ticket is expired', async () => {
+    const joined = await t.join({ user: 'single' });
+    const ticket = joined.client.reconnectionTicket!;
+    joined.client.socket.io.reconnection(false);
+    const first = await rawSocket(t.portalUrl);
+    assert.equal((await ask(first, 'relogin', ticket)).status, 'ok');
+    const second = await rawSocket(t.portalUrl);
+    assert.deepEqual(await ask(second, 'relogin', ticket), { status: 'error', data: 'Ticket is expired' });
+    first.close();
+  });
+
+  test('refreshReconnectionTicket gives a new ticket; an SDK that does not reconnect gets Reconnection is not enabled.', async () => {
+    const joined = await t.join({ user: 'refresh' });
+    const before = decode(joined.client.reconnectionTicket!);
+    const after = decode(await joined.client.refreshTicket());
+    assert.equal(after['participantId'], joined.id);
+    assert.notEqual(after['ticketId'], before['ticketId']);
+    assert.ok((after['notAfter'] as number) >= (before['notAfter'] as number));
+    joined.client.close();
+    const plain = await t.join({ user: 'plain', sdk: { type: 'Python', version: '1' } });
+    await assert.rejects(plain.client.refreshTicket(), { message: 'Reconnection is not enabled.' });
+    plain.client.close();
+  });
+
+  test('relogin after the reconnection timeout fails with Client does NOT exist and the others saw the leave', async () => {
+    const room = (await t.management.createRoom('timeout'))._id;
+    const away = await t.join({ room, user: 'away' });
+    const watcher = await t.join({ room, user: 'watcher' });
+    const ticket = away.client.reconnectionTicket!;
+    await cut(away.client);
+    const [left] = await received(watcher.notifications, 'participant', 1);
+    assert.deepEqual(left!.data, { action: 'leave', data: away.id });
+    const socket = await rawSocket(t.portalUrl);
+    assert.deepEqual(await ask(socket, 'relogin', ticket), { status: 'error', data: 'Client does NOT exist' });
+    watcher.client.close();
+  });
+
+  test('relogin after logout fails with Reconnection is not allowed', async () => {
+    const joined = await t.join({ user: 'leaver' });
+    const ticket = joined.client.reconnectionTicket!;
+    await joined.client.leave();
+    const socket = await rawSocket(t.portalUrl);
+    const gone = disconnected(socket);
+    assert.deepEqual(await ask(socket, 'relogin', ticket), { status: 'error', data: 'Reconnection is not allowed' });
+    await gone;
+  });
+
+  test('forged tickets fail with Invalid reconnection ticket signature, garbage with Invalid reconnection ticket', async () => {
+    const joined = await t.join({ user: 'victim' });
+    const genuine = decode(joined.client.reconnectionTicket!);
+    const forgeries = [
+      { ...genuine, signature: Buffer.from('f'.repeat(64)).toString('base64') },
+      { ...genuine, notAfter: (genuine['notAfter'] as number) + 60_000 },
+      { ...genuine, participantId: 'someone-else' },
+    ];
+    for (const forged of forgeries) {
+      const socket = await rawSocket(t.portalUrl);
+      assert.deepEqual(await ask(socket, 'relogin', encode(forged)), { status: 'error', data: 'Invalid reconnection ticket signature' });
+    }
+    for (const garbage of [undefined, null, 42, 'not a ticket', encode({ participantId: 'x' })]) {
+      const socket = await rawSocket(t.portalUrl);
+      assert.deepEqual(await ask(socket, 'relogin', garbage), { status: 'error', data: 'Invalid reconnection ticket' });
+    }
+    const socket = await rawSocket(t.portalUrl);
+    const expired = { ...genuine, notBefore: 1, notAfter: 2 };
+    assert.deepEqual(await ask(socket, 'relogin', encode(expired)), { status: 'error', data: 'Ticket is expired' });
+    joined.client.close();
+  });
+
+  test("relogin with another participant's ticket id fails with Participant ID is not matched", async () => {
+    const alice = await t.join({ user: 'alice' });
+    const bob = await t.join({ user: 'bob' });
+    const mixed = { ...decode(alice.client.reconnectionTicket!), ticketId: decode(bob.client.reconnectionTicket!)['ticketId'] };
+    const socket = await rawSocket(t.portalUrl);
+    assert.deepEqual(await ask(socket, 'relogin', encode(mixed)), { status: 'error', data: 'Participant ID is not matched' });
+    alice.client.close();
+    bob.client.close();
+  });
+});
+
+describe('reconnection limits', () => {
+  test('a ticket past its lifetime fails with Ticket is expired', async () => {
+    const short = await startTestServer({ portal: { reconnectionTicketLifetime: 300 } });
+    try {
+      const joined = await short.join({ user: 'slow' });
+      const ticket = joined.client.reconnectionTicket!;
+      joined.client.socket.io.reconnection(false);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const socket = await rawSocket(short.portalUrl);
+      assert.deepEqual(await ask(socket, 'relogin', ticket), { status: 'error', data: 'Ticket is expired' });
+    } finally {
+      await short.stop();
+    }
+  });
+
+  test('a client away for more messages than the buffer holds is refused with Reconnection is not allowed', async () => {
+    const small = await startTestServer({ portal: { messageBufferSize: 5 } });
+    try {
+      const room = (await small.management.createRoom('busy'))._id;
+      const away = await small.join({ room, user: 'away' });
+      const sender = await small.join({ room, user: 'sender' });
+      const ticket = away.client.reconnectionTicket!;
+      await cut(away.client, small);
+      for (let index = 0; index < 8; index++) await sender.client.send(away.id, `m${index}`);
+      const socket = await rawSocket(small.portalUrl);
+      assert.deepEqual(await ask(socket, 'relogin', ticket), { status: 'error', data: 'Reconnection is not allowed' });
+      sender.client.close();
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
+void userAgent;
