@@ -13,9 +13,6 @@ export interface AmqpBusOptions {
 
 const defaultOptions: AmqpBusOptions = { reconnectDelay: 100, maxReconnectDelay: 5_000, heartbeat: 10_000 };
 
-const BusState = { open: 'open', closed: 'closed' } as const;
-type BusState = (typeof BusState)[keyof typeof BusState];
-
 /** AMQP reply code of a queue declared exclusive by another connection. */
 const RESOURCE_LOCKED = 405;
 const JSON_CONTENT = 'application/json';
@@ -63,7 +60,6 @@ const ignore = (): void => undefined;
  * and declares its queues and subscriptions again; meanwhile calls fail with `BusErrors.disconnected`.
  */
 export class AmqpBus implements Bus {
-  private state: BusState = BusState.open;
   private session: Session | undefined;
   private readonly pending = new Map<string, PendingCall>();
   private readonly served = new Map<string, ServedAddress>();
@@ -72,10 +68,11 @@ export class AmqpBus implements Bus {
   private topologyQueue: Promise<void> = Promise.resolve();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private nextReconnectDelay: number;
+  /** Set by `close()`, which every later call shares. */
   private closing: Promise<void> | undefined;
 
   private get closed(): boolean {
-    return this.state === BusState.closed;
+    return this.closing !== undefined;
   }
 
   private constructor(
@@ -205,14 +202,13 @@ export class AmqpBus implements Bus {
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
-    this.state = BusState.closed;
+    const session = this.session;
+    this.session = undefined;
+    this.closing = session ? session.model.close().catch(ignore) : Promise.resolve();
     clearTimeout(this.reconnectTimer);
     this.rejectPending(BusErrors.closed);
     this.served.clear();
     this.listeners.clear();
-    const session = this.session;
-    this.session = undefined;
-    this.closing = session ? session.model.close().catch(ignore) : Promise.resolve();
     return this.closing;
   }
 
@@ -245,6 +241,8 @@ export class AmqpBus implements Bus {
       const { queue: replyQueue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
       await channel.consume(replyQueue, (message) => this.onReply(message), { noAck: true });
       const session: Session = { model, channel, replyQueue };
+      // A served queue can still be held by our own dead connection until the broker notices;
+      // failing the whole attempt retries it after the backoff.
       for (const entry of this.served.values()) await this.startServing(session, entry);
       for (const entry of this.listeners) await this.startListening(session, entry);
       if (lost) throw new BusError(BusErrors.disconnected);
@@ -356,13 +354,13 @@ export class AmqpBus implements Bus {
     if (!message || typeof correlationId !== 'string') return;
     let reply: Reply;
     try {
-      reply = JSON.parse(message.content.toString('utf8')) as Reply;
+      reply = decodeReply(message.content);
     } catch (error) {
       this.settle(correlationId, (call) => call.reject(new BusError(messageOf(error))));
       return;
     }
     this.settle(correlationId, (call) =>
-      'error' in reply ? call.reject(new BusError(String(reply.error))) : call.resolve(reply.result),
+      'error' in reply ? call.reject(new BusError(reply.error)) : call.resolve(reply.result),
     );
   }
 
@@ -407,6 +405,12 @@ function decodeRequest(content: Buffer): Request {
   const request = JSON.parse(content.toString('utf8')) as Partial<Request> | null;
   if (typeof request?.method !== 'string' || !Array.isArray(request.args)) throw new BusError('Malformed request');
   return { method: request.method, args: request.args };
+}
+
+function decodeReply(content: Buffer): Reply {
+  const reply = JSON.parse(content.toString('utf8')) as { result?: unknown; error?: unknown } | null;
+  if (typeof reply !== 'object' || reply === null) throw new BusError('Malformed reply');
+  return typeof reply.error === 'string' ? { error: reply.error } : { result: reply.result };
 }
 
 async function invoke(handlers: RpcMap, request: Request): Promise<unknown> {
