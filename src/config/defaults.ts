@@ -2,7 +2,7 @@
 export const defaults = {
   dataDir: 'data',
   log: { level: 'info' },
-  store: { type: 'sqlite' as 'sqlite' | 'postgres', postgresUrl: 'postgres://127.0.0.1:5432/test', postgresSchema: 'public' },
+  store: { type: 'sqlite' as 'sqlite' | 'postgres', postgresUrl: 'postgres://postgres@127.0.0.1:5432/test', postgresSchema: 'public' },
   bus: {
     type: 'in-process' as 'in-process' | 'amqp',
     amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
