@@ -1,4 +1,5 @@
 /** Cluster pieces under test: shrunk timers, a real in-process bus, and recorders for cluster events. */
+import assert from 'node:assert/strict';
 import { rpcClient, type Bus, type RpcClient } from '../../src/bus/index.js';
 import {
   CLUSTER_EVENTS,
@@ -9,6 +10,7 @@ import {
   type ManagerRpc,
   type WorkerInfo,
 } from '../../src/cluster/index.js';
+import type { NodeFactory } from '../../src/conference/launcher.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { waitFor } from './wait.js';
@@ -59,6 +61,10 @@ export function startManager(bus: Bus, config: Config, initialTimeMs?: number): 
   return startClusterManager({ config, bus, logger: silentLogger, ...(initialTimeMs === undefined ? {} : { initialTimeMs }) });
 }
 
+export function untilInService(manager: ClusterManager): Promise<void> {
+  return waitFor('the manager to be in service', () => manager.state === 'in-service' || manager.state);
+}
+
 /** Collects what is published on CLUSTER_EVENTS. */
 export async function recordClusterEvents(bus: Bus): Promise<ClusterEvent[]> {
   const events: ClusterEvent[] = [];
@@ -73,4 +79,53 @@ export function waitForTasks(manager: ClusterManager, workerId: string, tasks: s
     if (!worker) return `${workerId} unknown to the manager`;
     return JSON.stringify([...worker.tasks].sort()) === JSON.stringify([...tasks].sort()) || `holds ${JSON.stringify(worker.tasks)}`;
   });
+}
+
+/**
+ * Stand-in conference nodes for agent tests: each serves a trivial `whoami` at its bus address
+ * (the real node is tested on its own), can be held before it is ready, and can be crashed.
+ */
+export class TrivialNodes {
+  readonly started: string[] = [];
+  readonly closed: string[] = [];
+  private readonly crashes = new Map<string, () => Promise<void>>();
+  private hold: Promise<void> | undefined;
+  private releaseHold: (() => void) | undefined;
+
+  constructor(private readonly bus: Bus) {}
+
+  readonly factory: NodeFactory = async (nodeId, agentId) => {
+    await this.hold;
+    const served = await this.bus.serve(nodeId, { whoami: () => ({ nodeId, agentId }) });
+    let exit!: () => void;
+    const exited = new Promise<void>((resolve) => (exit = resolve));
+    this.crashes.set(nodeId, async () => {
+      await served.close();
+      exit();
+    });
+    this.started.push(nodeId);
+    return {
+      close: async () => {
+        this.closed.push(nodeId);
+        await served.close();
+      },
+      exited,
+    };
+  };
+
+  /** Nodes launched from now on start only after `release()`. */
+  holdStarts(): void {
+    this.hold = new Promise((resolve) => (this.releaseHold = resolve));
+  }
+
+  release(): void {
+    this.releaseHold?.();
+    this.hold = undefined;
+  }
+
+  async crash(nodeId: string): Promise<void> {
+    const crash = this.crashes.get(nodeId);
+    assert.ok(crash, `${nodeId} never started`);
+    await crash();
+  }
 }

@@ -4,7 +4,7 @@ import { BusErrors } from '../../src/bus/index.js';
 import { InProcessBus } from '../../src/bus/in-process.js';
 import type { ClusterEvent, ClusterManager, ManagerRpc } from '../../src/cluster/index.js';
 import type { RpcClient } from '../../src/bus/index.js';
-import { clusterConfig, managerClient, recordClusterEvents, startManager, workerInfo } from '../support/cluster.js';
+import { clusterConfig, managerClient, recordClusterEvents, startManager, untilInService, workerInfo } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
 const CHECK_PERIOD = 20;
@@ -22,7 +22,7 @@ describe('cluster manager registry', () => {
     // Workers here join by hand and never keep alive; liveness has its own test below.
     manager = await startManager(bus, clusterConfig({ cluster: { checkAliveCount: 1_000 } }));
     rpc = managerClient(bus);
-    await waitFor('the manager to be in service', () => manager.state === 'in-service');
+    await untilInService(manager);
   });
   afterEach(async () => {
     await manager.close();

@@ -11,7 +11,7 @@ import {
   type Purpose,
   type StrategyName,
 } from '../../src/cluster/index.js';
-import { clusterConfig, managerClient, startManager, workerInfo } from '../support/cluster.js';
+import { clusterConfig, managerClient, startManager, untilInService, workerInfo } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
 const SHORT = 40;
@@ -148,7 +148,7 @@ describe('cluster manager scheduling', () => {
     await assert.rejects(rpc.call('schedule', ['conference', 'room-1', {}, LONG]), {
       message: 'cluster manager is not ready.',
     });
-    await waitFor('the manager to be in service', () => manager!.state === 'in-service');
+    await untilInService(manager);
     assert.equal((await rpc.call('schedule', ['conference', 'room-1', {}, LONG])).id, 'agent-1');
   });
 
@@ -157,6 +157,7 @@ describe('cluster manager scheduling', () => {
     manager = await startManager(bus, clusterConfig({
       cluster: { checkAliveCount: 1_000, strategies: { portal: 'round-robin', conference: 'least-used' } },
     }));
+    await untilInService(manager);
     const rpc = managerClient(bus);
     await rpc.call('join', ['portal', 'portal-1', workerInfo()]);
     await rpc.call('join', ['portal', 'portal-2', workerInfo()]);
@@ -175,7 +176,7 @@ describe('cluster manager scheduling', () => {
   it('an unknown purpose is refused', async () => {
     bus = new InProcessBus();
     manager = await startManager(bus, clusterConfig());
-    await waitFor('the manager to be in service', () => manager!.state === 'in-service');
+    await untilInService(manager);
     const rpc = managerClient(bus);
     await assert.rejects(rpc.call('join', ['mixer' as Purpose, 'mixer-1', workerInfo()]), { message: ClusterErrors.unknownPurpose });
     await assert.rejects(rpc.call('schedule', ['mixer' as Purpose, 'x', {}, LONG]), { message: ClusterErrors.unknownPurpose });

@@ -12,7 +12,15 @@ import {
   type LoadMeter,
 } from '../../src/cluster/index.js';
 import type { Config } from '../../src/config/config.js';
-import { clusterConfig, managerClient, recordClusterEvents, silentLogger, startManager, waitForTasks } from '../support/cluster.js';
+import {
+  clusterConfig,
+  managerClient,
+  recordClusterEvents,
+  silentLogger,
+  startManager,
+  untilInService,
+  waitForTasks,
+} from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
 /** A load the test sets by hand. */
@@ -46,7 +54,7 @@ describe('cluster worker', () => {
   async function manager(initialTimeMs?: number): Promise<ClusterManager> {
     const started = await startManager(bus, config, initialTimeMs);
     managers.push(started);
-    if (initialTimeMs === undefined) await waitFor('the manager to be in service', () => started.state === 'in-service');
+    if (initialTimeMs === undefined) await untilInService(started);
     return started;
   }
 
@@ -156,19 +164,18 @@ describe('cluster worker', () => {
   });
 
   it('a loss (the manager is in service and forgot it) clears its tasks and calls onLoss once', async () => {
-    const first = await manager();
+    const m = await manager();
     let losses = 0;
     const w = worker({ onLoss: () => void losses++ });
     await w.start();
     w.addTask('code-1');
-    await waitForTasks(first, w.id, ['code-1']);
-    await first.close();
-    const second = await manager();
+    await waitForTasks(m, w.id, ['code-1']);
+    await managerClient(bus).call('quit', [w.id]);
     await waitFor('the loss to be reported', () => losses === 1);
     assert.deepEqual([...w.tasks], []);
-    await waitForTasks(second, w.id, []);
+    await waitForTasks(m, w.id, []);
     w.addTask('code-2');
-    await waitForTasks(second, w.id, ['code-2']);
+    await waitForTasks(m, w.id, ['code-2']);
     assert.equal(losses, 1);
   });
 
