@@ -9,6 +9,16 @@ import { cpuLoadMeter, idleLoadMeter, type LoadMeter } from './load.js';
 import { ManagerStates } from './manager.js';
 import { WORKER_STATE_AVAILABLE } from './scheduler.js';
 
+/**
+ * `auto` measures CPU only in cluster mode: embedded, each purpose has a single worker, and
+ * refusing every login because the host is busy would help nobody.
+ */
+function loadMeterFor(config: Config): LoadMeter {
+  const { loadMeter } = config.cluster;
+  const measure = loadMeter === 'cpu' || (loadMeter === 'auto' && config.bus.type !== 'in-process');
+  return measure ? cpuLoadMeter() : idleLoadMeter;
+}
+
 /** SPEC §9.1: this many failed keep-alives in a row mean the manager lost us. */
 export const MAX_FAILED_KEEP_ALIVES = 4;
 
@@ -73,7 +83,7 @@ export class ClusterWorker {
     };
     this.manager = rpcClient<ManagerRpc>(options.bus, MANAGER_ADDRESS, config.cluster.rpcTimeout);
     this.logger = options.logger.child({ component: 'cluster-worker', purpose, worker: this.id });
-    this.loadMeter = options.loadMeter ?? (config.cluster.loadMeter === 'none' ? idleLoadMeter : cpuLoadMeter());
+    this.loadMeter = options.loadMeter ?? loadMeterFor(config);
   }
 
   get state(): WorkerState {

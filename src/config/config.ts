@@ -17,7 +17,7 @@ const leafConstraints: Record<string, object> = {
   'cluster.strategies.portal': { enum: strategyNames },
   'cluster.strategies.conference': { enum: strategyNames },
   'cluster.maxLoad': { exclusiveMinimum: 0, maximum: 1 },
-  'cluster.loadMeter': { enum: ['cpu', 'none'] },
+  'cluster.loadMeter': { enum: ['auto', 'cpu', 'none'] },
   'agent.maxProcesses': { minimum: -1 },
   'management.port': { minimum: 0, maximum: 65535 },
   'portal.port': { minimum: 0, maximum: 65535 },

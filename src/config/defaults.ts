@@ -58,7 +58,7 @@ export const defaults = {
     joinRetryInterval: 800,
     rpcTimeout: 3_000,
     loadReportPeriod: 1_000,
-    loadMeter: 'cpu',
+    loadMeter: 'auto',
     conferenceReserve: 30_000,
     strategies: { portal: 'last-used', conference: 'last-used' },
   },

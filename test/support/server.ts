@@ -41,8 +41,7 @@ export const testTimers = {
     tokenKeyReload: 200,
   },
   tokens: { lifetime: 2_000 },
-  // The suite shares two cores with itself; a busy host must not refuse its logins.
-  cluster: { loadMeter: 'none', keepAlivePeriod: 50, checkPeriod: 50, checkAliveCount: 10, joinRetryInterval: 20, rpcTimeout: 1_000 },
+  cluster: { keepAlivePeriod: 50, checkPeriod: 50, checkAliveCount: 10, joinRetryInterval: 20, rpcTimeout: 1_000 },
   agent: { prerunProcesses: 1 },
   conference: { idleRoomTimeout: 500 },
 };
