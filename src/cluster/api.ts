@@ -60,4 +60,5 @@ export const ClusterErrors = {
   noMatch: 'No worker matches the preference.',
   unknownPurpose: 'Unknown purpose.',
   invalidWorker: 'Invalid worker info.',
+  invalidTask: 'Invalid task.',
 } as const;

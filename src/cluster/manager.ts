@@ -102,7 +102,8 @@ export class ClusterManager {
       quit: (id) => this.remove(id, 'it quit'),
       schedule: (purpose, task, preference, reserveTimeMs) => {
         if (this.currentState !== ManagerStates.inService) throw new Error(ClusterErrors.notReady);
-        return this.scheduler(purpose).schedule(String(task), preference ?? {}, reserveTimeMs);
+        if (!isText(task)) throw new Error(ClusterErrors.invalidTask);
+        return this.scheduler(purpose).schedule(task, preference ?? {}, reserveTimeMs);
       },
       getScheduled: (purpose, task) => this.scheduler(purpose).getScheduled(task),
       getWorkers: (purpose) => this.getWorkers(purpose ?? undefined),

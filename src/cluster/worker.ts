@@ -116,7 +116,7 @@ export class ClusterWorker {
     if (!this.taskSet.delete(task)) return;
     if (this.currentState !== WorkerStates.inService) return;
     this.manager.call('layDownTask', [this.id, task]).catch((error: unknown) => {
-      this.logger.warn({ task, error: messageOf(error) }, 'could not lay down a task');
+      this.logger.warn({ error: messageOf(error) }, 'could not lay down a task');
     });
   }
 
@@ -202,7 +202,7 @@ export class ClusterWorker {
   private pickUp(tasks: string[]): void {
     if (tasks.length === 0 || this.currentState !== WorkerStates.inService) return;
     this.manager.call('pickUpTasks', [this.id, tasks]).catch((error: unknown) => {
-      this.logger.warn({ tasks, error: messageOf(error) }, 'could not pick up tasks');
+      this.logger.warn({ tasks: tasks.length, error: messageOf(error) }, 'could not pick up tasks');
     });
   }
 

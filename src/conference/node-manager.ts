@@ -38,7 +38,8 @@ interface ManagedNode {
   ready: boolean;
   room: string | undefined;
   tasks: Set<string>;
-  retiring: boolean;
+  /** Retired or lost: it no longer counts and its end needs no report. */
+  gone: boolean;
 }
 
 export interface NodeSnapshot {
@@ -83,6 +84,8 @@ export class NodeManager {
       this.removeTask(node, task);
       throw error;
     }
+    // Another request for the room may have given up on this node meanwhile, or it may have died.
+    if (node.gone) throw new Error(ConferenceErrors.nodeNotReady);
     return node.id;
   }
 
@@ -147,7 +150,7 @@ export class NodeManager {
       ready: false,
       room: undefined,
       tasks: new Set(),
-      retiring: false,
+      gone: false,
     };
     this.nodes.set(id, node);
     node.launched.ready.then(() => void (node.ready = true), () => undefined);
@@ -172,13 +175,13 @@ export class NodeManager {
 
   private removeTask(node: ManagedNode, task: string): void {
     node.tasks.delete(task);
-    if (node.tasks.size > 0 || node.room === undefined || node.retiring) return;
+    if (node.tasks.size > 0 || node.room === undefined || node.gone) return;
     this.retire(node);
     this.refill();
   }
 
   private retire(node: ManagedNode): void {
-    node.retiring = true;
+    node.gone = true;
     this.nodes.delete(node.id);
     if (node.room !== undefined) this.deps.roomTasks.removeTask(node.room);
     const kill = node.launched.kill().catch((error: unknown) => {
@@ -190,7 +193,8 @@ export class NodeManager {
 
   /** A node ended without being retired: its room must be scheduled afresh. */
   private lost(node: ManagedNode): void {
-    if (node.retiring) return;
+    if (node.gone) return;
+    node.gone = true;
     this.nodes.delete(node.id);
     this.logger.warn({ node: node.id, room: node.room }, 'conference node lost');
     if (node.room !== undefined) this.deps.roomTasks.removeTask(node.room);

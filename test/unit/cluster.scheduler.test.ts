@@ -173,12 +173,14 @@ describe('cluster manager scheduling', () => {
     assert.equal(await rpc.call('getScheduled', ['portal', 'room-1']), null);
   });
 
-  it('an unknown purpose is refused', async () => {
+  it('an unknown purpose, or a task that is not a non-empty string, is refused', async () => {
     bus = new InProcessBus();
     manager = await startManager(bus, clusterConfig());
     await untilInService(manager);
     const rpc = managerClient(bus);
     await assert.rejects(rpc.call('join', ['mixer' as Purpose, 'mixer-1', workerInfo()]), { message: ClusterErrors.unknownPurpose });
     await assert.rejects(rpc.call('schedule', ['mixer' as Purpose, 'x', {}, LONG]), { message: ClusterErrors.unknownPurpose });
+    await assert.rejects(rpc.call('schedule', ['portal', '', {}, LONG]), { message: 'Invalid task.' });
+    await assert.rejects(rpc.call('schedule', ['portal', null as never, {}, LONG]), { message: 'Invalid task.' });
   });
 });
