@@ -2,7 +2,7 @@
 export { startManagementApi, type ManagementApi, type ManagementDeps } from './server.js';
 export { bootstrap, type Bootstrap, type BootstrapDeps } from './bootstrap.js';
 export { ApiError, ErrorCodes, type ErrorCode } from './errors.js';
-export { createMAuthHeader, parseMAuthHeader, type MAuthCredentials } from './mauth.js';
+export { createMAuthHeader, type MAuthCredentials } from './mauth.js';
 export {
   decodeToken,
   encodeToken,

@@ -31,7 +31,12 @@ const defaultAudioOut = defaultAudioIn.map((format) =>
   format.codec === 'aac' ? { codec: 'aac', sampleRate: 48000, channelNum: 2 } : format,
 );
 const defaultVideoIn = [{ codec: 'h264' }, { codec: 'vp8' }, { codec: 'vp9' }];
-const defaultVideoOut = [{ codec: 'vp8' }, { codec: 'h264', profile: 'CB' }, { codec: 'h264', profile: 'B' }, { codec: 'vp9' }];
+const defaultVideoOut = [
+  { codec: 'vp8' },
+  { codec: 'h264', profile: 'CB' },
+  { codec: 'h264', profile: 'B' },
+  { codec: 'vp9' },
+];
 const defaultVideoParameters = {
   resolution: ['x3/4', 'x2/3', 'x1/2', 'x1/3', 'x1/4', 'hd1080p', 'hd720p', 'svga', 'vga', 'qvga', 'cif'],
   framerate: [6, 12, 15, 24, 30, 48, 60],
@@ -63,13 +68,15 @@ function objectOrFalse(properties: Record<string, object>, defaultValue: unknown
   };
 }
 
-const audioFormat = object({ codec: text, sampleRate: { type: 'integer', minimum: 1 }, channelNum: { type: 'integer', minimum: 1 } }, {
-  required: ['codec'],
-});
+const count = { type: 'integer', minimum: 1 };
+const audioFormat = object({ codec: text, sampleRate: count, channelNum: count }, { required: ['codec'] });
 const videoFormat = object({ codec: text, profile: text }, { required: ['codec'] });
 const mediaFlags = object({ audio: flag(false), video: flag(false) }, { default: {} });
 
-const role = object({ role: { ...text, maxLength: 64 }, publish: mediaFlags, subscribe: mediaFlags }, { required: ['role'] });
+const role = object(
+  { role: { ...text, maxLength: 64 }, publish: mediaFlags, subscribe: mediaFlags },
+  { required: ['role'] },
+);
 
 const region = object(
   {
@@ -119,7 +126,10 @@ const view = object({
                 type: 'array',
                 maxItems: 256,
                 default: [],
-                items: object({ primary: text, region: { type: 'array', maxItems: 256, items: region } }, { required: ['region'] }),
+                items: object(
+                  { primary: text, region: { type: 'array', maxItems: 256, items: region } },
+                  { required: ['region'] },
+                ),
               },
             },
             { default: {} },
@@ -178,16 +188,14 @@ const roomOptionProperties = {
   sip: objectOrFalse({ sipServer: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' } }, false),
 };
 
-export const roomName = text;
-
 /** `POST /v1/rooms` body: `{name, options}`; missing options take every default. */
 export const createRoomBodySchema = object(
-  { name: roomName, options: object(roomOptionProperties, { default: {} }) },
+  { name: text, options: object(roomOptionProperties, { default: {} }) },
   { required: ['name'] },
 );
 
 /** `PUT /v1/rooms/{room}` body: the room's new options (and optionally a new name). */
-export const updateRoomBodySchema = object({ name: roomName, ...roomOptionProperties });
+export const updateRoomBodySchema = object({ name: text, ...roomOptionProperties });
 
 export interface CreateRoomBody {
   name: string;

@@ -92,6 +92,7 @@ export async function startManagementApi(deps: ManagementDeps): Promise<Manageme
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
     if (apiError.code === ErrorCodes.unexpected) request.log.error({ err: error }, 'management request failed');
+    if (apiError.code === ErrorCodes.clusterFailed) request.log.warn({ reason: apiError.message }, 'cluster call failed');
     if (apiError.code === ErrorCodes.authenticationFailed) reply.header('WWW-Authenticate', `MAuth realm="${MAUTH_REALM}"`);
     return reply.status(apiError.status).send(apiError.body);
   });
@@ -120,7 +121,12 @@ export async function startManagementApi(deps: ManagementDeps): Promise<Manageme
     registerParticipantRoutes(context);
   });
 
-  await app.listen({ host: config.management.host, port: config.management.port });
+  try {
+    await app.listen({ host: config.management.host, port: config.management.port });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   const { port } = app.server.address() as AddressInfo;
   logger.info({ port, tls: Boolean(config.management.tls.cert) }, 'management API listening');
   let closing: Promise<void> | undefined;
