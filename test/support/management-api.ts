@@ -1,0 +1,130 @@
+/** The management API on a real port, with a real SQLite store in a temp data dir and a stand-in manager. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { InProcessBus } from '../../src/bus/in-process.js';
+import { ManagementClient } from '../../src/client/management-client.js';
+import { loadConfig, type Config, type ConfigOverrides } from '../../src/config/config.js';
+import { createLogger } from '../../src/logger.js';
+import {
+  bootstrap,
+  createMAuthHeader,
+  startManagementApi,
+  type Bootstrap,
+  type MAuthCredentials,
+  type ManagementApi,
+} from '../../src/management/index.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { serveStandInManager, type StandInManager } from './stand-in-manager.js';
+
+export interface Credentials {
+  serviceId: string;
+  key: string;
+}
+
+export interface ManagementHarness {
+  readonly config: Config;
+  url: string;
+  readonly bus: InProcessBus;
+  readonly manager: StandInManager;
+  store: SqliteStore;
+  api: ManagementApi;
+  bootstrap: Bootstrap;
+  /** What bootstrap printed on stdout, over every start. */
+  readonly printed: string;
+  superService: Credentials;
+  /** A client signed as the super service. */
+  superClient: ManagementClient;
+  client(credentials: Credentials): ManagementClient;
+  /** A raw request; `auth` is a header to send as is, credentials to sign with, or none. */
+  request(method: string, path: string, options?: RawRequestOptions): Promise<Response>;
+  /** Closes the API and the store, then reopens both on the same data dir. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RawRequestOptions {
+  auth?: string | (Partial<MAuthCredentials> & Credentials) | null;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export const silentLogger = createLogger('silent');
+
+export async function startManagementHarness(overrides: ConfigOverrides = {}): Promise<ManagementHarness> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'conclave-management-'));
+  const config = loadConfig({
+    overrides: {
+      ...overrides,
+      dataDir,
+      management: { host: '127.0.0.1', port: 0, authFailureDelay: 5, rpcTimeout: 500, ...overrides.management },
+    },
+  });
+  const bus = new InProcessBus();
+  const manager = await serveStandInManager(bus);
+  let printed = '';
+  const output = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      printed += chunk.toString();
+      done();
+    },
+  });
+
+  const open = async () => {
+    const store = SqliteStore.open(dataDir);
+    const credentials = await bootstrap({ config, store, logger: silentLogger, output });
+    const api = await startManagementApi({ config, store, bus, logger: silentLogger });
+    return { store, api, credentials };
+  };
+
+  const first = await open();
+  const superKey = (await first.store.getService(first.credentials.superServiceId))!.key;
+  const url = `http://127.0.0.1:${first.api.port}`;
+  const harness: ManagementHarness = {
+    config,
+    url,
+    bus,
+    manager,
+    store: first.store,
+    api: first.api,
+    bootstrap: first.credentials,
+    get printed() {
+      return printed;
+    },
+    superService: { serviceId: first.credentials.superServiceId, key: superKey },
+    superClient: new ManagementClient({ url, serviceId: first.credentials.superServiceId, key: superKey }),
+    client: (credentials) => new ManagementClient({ url: harness.url, ...credentials }),
+    request: (method, path, options = {}) => {
+      const headers: Record<string, string> = { ...options.headers };
+      const auth = options.auth === undefined ? harness.superService : options.auth;
+      if (typeof auth === 'string') headers['authorization'] = auth;
+      else if (auth) headers['authorization'] = createMAuthHeader(auth);
+      if (options.body !== undefined) headers['content-type'] ??= 'application/json';
+      return fetch(`${harness.url}${path}`, { method, headers, body: options.body ?? null });
+    },
+    restart: async () => {
+      await harness.api.close();
+      await harness.store.close();
+      const reopened = await open();
+      harness.store = reopened.store;
+      harness.api = reopened.api;
+      harness.bootstrap = reopened.credentials;
+      harness.url = `http://127.0.0.1:${reopened.api.port}`;
+      harness.superClient = harness.client(harness.superService);
+    },
+    close: async () => {
+      await harness.api.close();
+      await harness.store.close();
+      await bus.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** The API's error body, read from a refused response. */
+export async function errorOf(response: Response): Promise<{ status: number; code: number; message: string }> {
+  const body = (await response.json()) as { error: { code: number; message: string } };
+  return { status: response.status, code: body.error.code, message: body.error.message };
+}
