@@ -65,7 +65,12 @@ export class ClusterManager {
 
   static async start(deps: ClusterManagerDeps): Promise<ClusterManager> {
     const manager = new ClusterManager(deps);
-    await manager.listen();
+    try {
+      await manager.listen();
+    } catch (error) {
+      await manager.close();
+      throw error;
+    }
     return manager;
   }
 
@@ -89,6 +94,7 @@ export class ClusterManager {
 
   private async listen(): Promise<void> {
     const { config, bus } = this.deps;
+    this.beginInitialTime();
     this.served = await serveRpc<ManagerRpc>(bus, MANAGER_ADDRESS, {
       join: (purpose, id, info) => this.join(purpose, id, info),
       keepAlive: (id) => this.keepAlive(id),
@@ -108,13 +114,20 @@ export class ClusterManager {
       getScheduled: (purpose, task) => this.scheduler(purpose).getScheduled(task),
       getWorkers: (purpose) => this.getWorkers(purpose ?? undefined),
     });
-    const initialTime = this.deps.initialTimeMs ?? config.cluster.initialTime;
-    this.initialTimer = setTimeout(() => {
-      this.currentState = ManagerStates.inService;
-      this.logger.info('cluster manager in service');
-    }, initialTime);
     this.checkTimer = setInterval(() => this.checkAlive(), config.cluster.checkPeriod);
+  }
+
+  /** Without an initial time (nothing to rebuild) the manager serves from its first answer. */
+  private beginInitialTime(): void {
+    const initialTime = this.deps.initialTimeMs ?? this.deps.config.cluster.initialTime;
+    if (initialTime <= 0) return this.enterService();
     this.logger.info({ initialTime }, 'cluster manager initializing');
+    this.initialTimer = setTimeout(() => this.enterService(), initialTime);
+  }
+
+  private enterService(): void {
+    this.currentState = ManagerStates.inService;
+    this.logger.info('cluster manager in service');
   }
 
   private join(purpose: Purpose, id: string, info: WorkerInfo): ManagerState {

@@ -108,6 +108,32 @@ describe('cluster manager liveness checks', () => {
   });
 });
 
+describe('cluster manager start', () => {
+  it('a manager without an initial time is in service from its first answer', async () => {
+    const bus = new InProcessBus();
+    const manager = await startManager(bus, clusterConfig(), 0);
+    try {
+      assert.equal(manager.state, 'in-service');
+      assert.equal(await managerClient(bus).call('join', ['portal', 'portal-1', workerInfo()]), 'in-service');
+    } finally {
+      await manager.close();
+      await bus.close();
+    }
+  });
+
+  it('a second manager on the same bus fails to start and leaves the first one serving', async () => {
+    const bus = new InProcessBus();
+    const first = await startManager(bus, clusterConfig(), 0);
+    try {
+      await assert.rejects(startManager(bus, clusterConfig(), 0), { message: 'Address already served: cluster-manager' });
+      assert.equal(await managerClient(bus).call('keepAlive', ['stranger']), 'whoareyou');
+    } finally {
+      await first.close();
+      await bus.close();
+    }
+  });
+});
+
 describe('cluster manager while initializing', () => {
   it('a known worker joining again keeps the tasks it re-sends, with no quit event', async () => {
     const bus = new InProcessBus();
