@@ -43,14 +43,6 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {}
 
-  get purpose(): Purpose {
-    return this.options.purpose;
-  }
-
-  hasWorker(id: string): boolean {
-    return this.workers.has(id);
-  }
-
   /** Registers a worker, or refreshes the description of one already known (keeping its tasks). */
   addWorker(id: string, info: WorkerInfo): void {
     const known = this.workers.get(id);
