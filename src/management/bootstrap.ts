@@ -40,7 +40,7 @@ export function superServiceIdOf(store: Store): Promise<string> {
 async function writeCredentials(file: string, credentials: { id: string; key: string }): Promise<void> {
   const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temporary, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  await chmod(temporary, 0o600);
+  await chmod(temporary, 0o600); // exactly 0600, whatever the umask made of it
   await rename(temporary, file);
 }
 

@@ -128,7 +128,8 @@ export async function startManagementApi(deps: ManagementDeps): Promise<Manageme
     throw error;
   }
   const { port } = app.server.address() as AddressInfo;
-  logger.info({ port, tls: Boolean(config.management.tls.cert) }, 'management API listening');
+  const { cert, key } = config.management.tls;
+  logger.info({ port, tls: Boolean(cert && key) }, 'management API listening');
   let closing: Promise<void> | undefined;
   return {
     port,
