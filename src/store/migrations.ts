@@ -30,4 +30,13 @@ export const migrations: readonly string[] = [
      expires_at BIGINT NOT NULL
    );
    CREATE INDEX nonces_by_expiry ON nonces(expires_at);`,
+  `CREATE TABLE sessions (
+     participant_id TEXT PRIMARY KEY,
+     portal TEXT NOT NULL,
+     tickets TEXT NOT NULL,
+     retired INTEGER NOT NULL DEFAULT 0,
+     expires_at BIGINT NOT NULL,
+     document TEXT NOT NULL
+   );
+   CREATE INDEX sessions_by_expiry ON sessions(expires_at);`,
 ];

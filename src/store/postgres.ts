@@ -1,6 +1,18 @@
 import pg from 'pg';
 import { migrations } from './migrations.js';
-import { StoreError, type ConsumeResult, type Leadership, type Page, type Room, type Service, type Store, type TokenRecord } from './store.js';
+import { judgeClaim, type SessionRow } from './sessions.js';
+import {
+  StoreError,
+  type ClaimResult,
+  type ConsumeResult,
+  type Leadership,
+  type Page,
+  type Room,
+  type Service,
+  type SessionRecord,
+  type Store,
+  type TokenRecord,
+} from './store.js';
 
 interface ServiceRow {
   id: string;
@@ -17,7 +29,7 @@ const ignore = (): void => undefined;
  * Every write that can race between processes is a single statement.
  */
 export class PostgresStore implements Store {
-  private readonly tables: Record<'services' | 'rooms' | 'tokens' | 'secrets' | 'nonces', string>;
+  private readonly tables: Record<'services' | 'rooms' | 'tokens' | 'secrets' | 'nonces' | 'sessions', string>;
   /** Clients holding or waiting for a leadership lock, each with how to let it go. */
   private readonly lockClients = new Map<pg.Client, () => Promise<void>>();
   private closed = false;
@@ -34,6 +46,7 @@ export class PostgresStore implements Store {
       tokens: qualified('tokens'),
       secrets: qualified('secrets'),
       nonces: qualified('nonces'),
+      sessions: qualified('sessions'),
     };
   }
 
@@ -216,6 +229,60 @@ export class PostgresStore implements Store {
       [nonce, expiresAt, now],
     );
     return (result.rowCount ?? 0) > 0;
+  }
+
+  async saveSession(session: SessionRecord, portal: string, tickets: string[], expiresAt: number, now: number): Promise<void> {
+    await this.pool.query(
+      `WITH swept AS (
+         DELETE FROM ${this.tables.sessions} WHERE participant_id IN (
+           SELECT participant_id FROM ${this.tables.sessions} WHERE expires_at < $6 AND participant_id <> $1 FOR UPDATE SKIP LOCKED
+         )
+       )
+       INSERT INTO ${this.tables.sessions} AS saved (participant_id, portal, tickets, retired, expires_at, document)
+       VALUES ($1, $2, $3, 0, $4, $5)
+       ON CONFLICT (participant_id) DO UPDATE SET tickets = EXCLUDED.tickets, expires_at = EXCLUDED.expires_at,
+         document = EXCLUDED.document WHERE saved.portal = EXCLUDED.portal AND saved.retired = 0`,
+      [session.participantId, portal, JSON.stringify(tickets), expiresAt, JSON.stringify(session), now],
+    );
+  }
+
+  async claimSession(participantId: string, ticketId: string, portal: string, now: number): Promise<ClaimResult> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<SessionRow>(
+        `SELECT tickets, retired, expires_at, document FROM ${this.tables.sessions} WHERE participant_id = $1 FOR UPDATE`,
+        [participantId],
+      );
+      const result = judgeClaim(rows[0], ticketId, now);
+      if (result.status === 'ok') {
+        await client.query(`UPDATE ${this.tables.sessions} SET tickets = '[]', portal = $2 WHERE participant_id = $1`, [
+          participantId,
+          portal,
+        ]);
+      }
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(ignore);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async retireSession(participantId: string, expiresAt: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE ${this.tables.sessions} SET retired = 1, tickets = '[]', expires_at = $2 WHERE participant_id = $1`,
+      [participantId, expiresAt],
+    );
+  }
+
+  async deleteSession(participantId: string, portal: string): Promise<void> {
+    await this.pool.query(
+      `DELETE FROM ${this.tables.sessions} WHERE participant_id = $1 AND portal = $2 AND retired = 0`,
+      [participantId, portal],
+    );
   }
 
   /**

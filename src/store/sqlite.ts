@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from './migrations.js';
-import type { ConsumeResult, Leadership, Page, Room, Service, Store, TokenRecord } from './store.js';
+import { judgeClaim, type SessionRow } from './sessions.js';
+import type { ClaimResult, SessionRecord, ConsumeResult, Leadership, Page, Room, Service, Store, TokenRecord } from './store.js';
 
 interface ServiceRow {
   id: string;
@@ -127,6 +128,44 @@ export class SqliteStore implements Store {
         .changes > 0;
     });
     return remember.immediate();
+  }
+
+  async saveSession(session: SessionRecord, portal: string, tickets: string[], expiresAt: number, now: number): Promise<void> {
+    const save = this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now);
+      this.db
+        .prepare(
+          `INSERT INTO sessions (participant_id, portal, tickets, retired, expires_at, document) VALUES (?, ?, ?, 0, ?, ?)
+           ON CONFLICT (participant_id) DO UPDATE SET tickets = excluded.tickets, expires_at = excluded.expires_at,
+             document = excluded.document WHERE sessions.portal = excluded.portal AND sessions.retired = 0`,
+        )
+        .run(session.participantId, portal, JSON.stringify(tickets), expiresAt, JSON.stringify(session));
+    });
+    save.immediate();
+  }
+
+  async claimSession(participantId: string, ticketId: string, portal: string, now: number): Promise<ClaimResult> {
+    const claim = this.db.transaction((): ClaimResult => {
+      const row = this.db
+        .prepare('SELECT tickets, retired, expires_at, document FROM sessions WHERE participant_id = ?')
+        .get(participantId) as SessionRow | undefined;
+      const result = judgeClaim(row, ticketId, now);
+      if (result.status === 'ok') {
+        this.db.prepare("UPDATE sessions SET tickets = '[]', portal = ? WHERE participant_id = ?").run(portal, participantId);
+      }
+      return result;
+    });
+    return claim.immediate();
+  }
+
+  async retireSession(participantId: string, expiresAt: number): Promise<void> {
+    this.db
+      .prepare("UPDATE sessions SET retired = 1, tickets = '[]', expires_at = ? WHERE participant_id = ?")
+      .run(expiresAt, participantId);
+  }
+
+  async deleteSession(participantId: string, portal: string): Promise<void> {
+    this.db.prepare('DELETE FROM sessions WHERE participant_id = ? AND portal = ? AND retired = 0').run(participantId, portal);
   }
 
   /** Embedded means one process: nobody else can be leader. */

@@ -43,6 +43,25 @@ export interface TokenRecord {
 
 export type ConsumeResult = { status: 'ok'; token: TokenRecord } | { status: 'expired' } | { status: 'missing' };
 
+/** What another portal needs to resume a participant whose portal died (SPEC §6, cluster-wide resume). */
+export interface SessionRecord {
+  participantId: string;
+  user: string;
+  role: string;
+  roomId: string;
+  tokenCode: string;
+  origin: { isp?: string | undefined; region?: string | undefined };
+  controller: { agent: string; node: string };
+  protocol: string;
+  sdkType: string;
+}
+
+export type ClaimResult =
+  | { status: 'ok'; session: SessionRecord }
+  | { status: 'missing' }
+  | { status: 'retired' }
+  | { status: 'ticket-used' };
+
 export interface Page {
   offset: number;
   limit: number;
@@ -76,6 +95,17 @@ export interface Store {
 
   /** Records a nonce; false when it was already recorded and has not expired yet (a replay). */
   rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean>;
+
+  /**
+   * Records the session as held by `portal` with the tickets that may resume it. Only the portal
+   * holding a session can overwrite it, so a portal that lost it to a resume cannot revive old tickets.
+   */
+  saveSession(session: SessionRecord, portal: string, tickets: string[], expiresAt: number, now: number): Promise<void>;
+  /** Atomically hands the session to `portal` if `ticketId` may resume it; every ticket is then spent. */
+  claimSession(participantId: string, ticketId: string, portal: string, now: number): Promise<ClaimResult>;
+  /** The participant may no longer resume (logged out or dropped); kept until `expiresAt` to say so. */
+  retireSession(participantId: string, expiresAt: number): Promise<void>;
+  deleteSession(participantId: string, portal: string): Promise<void>;
 
   /**
    * Resolves once this process holds the named lock, waiting as long as another holds it.

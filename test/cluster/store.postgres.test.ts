@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres.js';
+import { migrations } from '../../src/store/migrations.js';
 import type { Leadership } from '../../src/store/index.js';
 import { storeConformance } from '../support/store-conformance.js';
 import { waitFor } from '../support/wait.js';
@@ -56,7 +57,7 @@ describe('PostgreSQL store specifics', () => {
       const { rows } = await admin.query<{ version: number }>(
         `SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`,
       );
-      assert.deepEqual(rows.map((row) => row.version), [1]);
+      assert.deepEqual(rows.map((row) => row.version), migrations.map((_, index) => index + 1));
     } finally {
       for (const store of stores) await store.close();
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { Room, Store, TokenRecord } from '../../src/store/index.js';
+import type { Room, SessionRecord, Store, TokenRecord } from '../../src/store/index.js';
 
 export interface StoreFixture {
   store: Store;
@@ -46,6 +46,20 @@ function tokenFixture(room: string, creationDate: number): TokenRecord {
     code: randomUUID(),
     secure: true,
     host: 'portal.example:8080',
+  };
+}
+
+function sessionFixture(participantId: string): SessionRecord {
+  return {
+    participantId,
+    user: 'alice',
+    role: 'presenter',
+    roomId: 'room',
+    tokenCode: randomUUID(),
+    origin: { isp: 'isp', region: 'region' },
+    controller: { agent: 'conference-1@host', node: 'conference-1@host.node-1' },
+    protocol: '1.2',
+    sdkType: 'JavaScript',
   };
 }
 
@@ -186,6 +200,43 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
           assert.equal(statuses.filter((status) => status === 'ok').length, 1, statuses.join(','));
           assert.equal(statuses.filter((status) => status === 'missing').length, attempts.length - 1);
         }
+      }));
+
+    it('a session is claimed once per ticket, by one portal of many racing, and then belongs to it', () =>
+      withStore(async (store, reopen) => {
+        const other = await reopen();
+        const now = Date.now();
+        const session = sessionFixture('participant-1');
+        await store.saveSession(session, 'portal-a', ['t1', 't2'], now + 60_000, now);
+        const attempts = Array.from({ length: 10 }, (_, index) =>
+          (index % 2 === 0 ? store : other).claimSession(session.participantId, 't1', `portal-${index}`, now),
+        );
+        const results = await Promise.all(attempts);
+        assert.equal(results.filter((result) => result.status === 'ok').length, 1);
+        assert.deepEqual(results.find((result) => result.status === 'ok'), { status: 'ok', session });
+        assert.equal(results.filter((result) => result.status === 'ticket-used').length, 9);
+        assert.deepEqual(await store.claimSession(session.participantId, 't2', 'portal-b', now), { status: 'ticket-used' });
+        // The portal that lost the session cannot put its old tickets back.
+        await store.saveSession(session, 'portal-a', ['t1', 't2'], now + 60_000, now);
+        assert.deepEqual(await store.claimSession(session.participantId, 't1', 'portal-b', now), { status: 'ticket-used' });
+      }));
+
+    it('a session is missing when unknown, expired or deleted by its portal, and retired after logout', () =>
+      withStore(async (store) => {
+        const now = Date.now();
+        assert.deepEqual(await store.claimSession('nobody', 't', 'portal-a', now), { status: 'missing' });
+        await store.saveSession(sessionFixture('old'), 'portal-a', ['t'], now - 1, now - 10);
+        assert.deepEqual(await store.claimSession('old', 't', 'portal-a', now), { status: 'missing' });
+        await store.saveSession(sessionFixture('gone'), 'portal-a', ['t'], now + 60_000, now);
+        await store.deleteSession('gone', 'portal-b');
+        assert.equal((await store.claimSession('gone', 'x', 'portal-a', now)).status, 'ticket-used');
+        await store.deleteSession('gone', 'portal-a');
+        assert.deepEqual(await store.claimSession('gone', 't', 'portal-a', now), { status: 'missing' });
+        await store.saveSession(sessionFixture('leaver'), 'portal-a', ['t'], now + 60_000, now);
+        await store.retireSession('leaver', now + 60_000);
+        assert.deepEqual(await store.claimSession('leaver', 't', 'portal-b', now), { status: 'retired' });
+        await store.saveSession(sessionFixture('leaver'), 'portal-a', ['t'], now + 60_000, now);
+        assert.deepEqual(await store.claimSession('leaver', 't', 'portal-b', now), { status: 'retired' });
       }));
 
     it('a key is created once, whoever asks first, and survives a restart', () =>
