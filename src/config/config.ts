@@ -19,6 +19,7 @@ const leafConstraints: Record<string, object> = {
   'cluster.maxLoad': { exclusiveMinimum: 0, maximum: 1 },
   'cluster.loadMeter': { enum: ['auto', 'cpu', 'none'] },
   'agent.maxProcesses': { minimum: -1 },
+  'agent.nodeCheckAliveCount': { minimum: 1 },
   'management.port': { minimum: 0, maximum: 65535 },
   'portal.port': { minimum: 0, maximum: 65535 },
   'portal.maxHttpBufferSize': { minimum: 1024 },

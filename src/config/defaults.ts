@@ -60,6 +60,8 @@ export const defaults = {
     loadReportPeriod: 1_000,
     loadMeter: 'auto',
     conferenceReserve: 30_000,
+    /** A standby cluster manager retries this often when it cannot reach the store's lock. */
+    leadershipRetryInterval: 1_000,
     strategies: { portal: 'last-used', conference: 'last-used' },
   },
   agent: {
@@ -67,6 +69,10 @@ export const defaults = {
     maxProcesses: -1,
     nodeReadyTimeout: 1_500,
     nodeCheckPeriod: 1_000,
+    /** A node process that misses this many checks in a row is killed and reported lost. */
+    nodeCheckAliveCount: 3,
+    /** A node process asked to stop is killed if it has not exited after this long. */
+    nodeStopTimeout: 2_000,
   },
   conference: {
     idleRoomTimeout: 30_000,
