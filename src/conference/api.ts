@@ -45,9 +45,18 @@ export type AgentRpc = {
   recycleNode(node: string, task: { room: string; task: string }): void;
 };
 
+/** A notification the node kept for a participant while its portal was gone. */
+export interface HeldNotification {
+  event: string;
+  data: unknown;
+}
+
 export type NodeRpc = {
   join(room: string, participant: ParticipantInfo): JoinResult;
-  leave(participantId: string): void;
+  /** With `portal`, a leave from a portal that no longer holds the participant is ignored (it moved). */
+  leave(participantId: string, portal?: string): void;
+  /** The participant now lives on `portal`; answers what was held for it while it had no portal. */
+  resume(participantId: string, portal: string): HeldNotification[];
   text(from: string, to: string, message: string): void;
   getParticipants(room: string): ParticipantDetail[];
   getParticipant(room: string, participantId: string): ParticipantDetail;

@@ -1,9 +1,17 @@
 /** The conference node (room controller): serves NodeRpc for the one room it hosts (SPEC §4.6, §8). */
-import { messageOf, rpcClient, serveRpc, type Bus, type RpcClient, type RpcHandlers } from '../bus/index.js';
+import { messageOf, rpcClient, serveRpc, type Bus, type RpcClient, type RpcHandlers, type Subscription } from '../bus/index.js';
+import { CLUSTER_EVENTS, type ClusterEvent } from '../cluster/api.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
-import { ConferenceErrors, type AgentRpc, type JoinResult, type NodeRpc, type ParticipantDetail } from './api.js';
+import {
+  ConferenceErrors,
+  type AgentRpc,
+  type HeldNotification,
+  type JoinResult,
+  type NodeRpc,
+  type ParticipantDetail,
+} from './api.js';
 import { requireId, requireList, requireParticipantInfo, requireString } from './arguments.js';
 import { portalsOnBus, type Portals } from './portals.js';
 import { LiveRoom } from './room.js';
@@ -52,7 +60,9 @@ class RoomHost {
   private readonly logger: Logger;
 
   constructor(private readonly deps: ConferenceNodeDeps) {
-    this.portals = portalsOnBus(deps.bus, deps.config.cluster.rpcTimeout);
+    this.portals = portalsOnBus(deps.bus, deps.config.cluster.rpcTimeout, (portal, undelivered) =>
+      this.liveRoom()?.undelivered(portal, undelivered),
+    );
     this.agent = rpcClient<AgentRpc>(deps.bus, deps.agentId, deps.config.cluster.rpcTimeout);
     this.logger = deps.logger.child({ component: 'conference-node', node: deps.id });
   }
@@ -60,7 +70,8 @@ class RoomHost {
   handlers(): RpcHandlers<NodeRpc> {
     return {
       join: (room, participant) => this.join(room, participant),
-      leave: (participantId) => this.leave(participantId),
+      leave: (participantId, portal) => this.leave(participantId, portal),
+      resume: (participantId, portal) => this.resume(participantId, portal),
       text: (from, to, message) => this.text(from, to, message),
       getParticipants: (room) => this.hostedRoom(room).list(),
       getParticipant: (room, participantId) =>
@@ -70,8 +81,16 @@ class RoomHost {
     };
   }
 
+  /** A dead portal's participants are held for a resume elsewhere (SPEC §6, cluster-wide resume). */
+  onClusterEvent(event: ClusterEvent): void {
+    if (event.type === 'worker-quit' && event.purpose === 'portal') this.liveRoom()?.orphanPortal(event.id);
+  }
+
   close(): void {
-    if (this.host.state === NodeStates.hosting) clearTimeout(this.host.idleTimer);
+    if (this.host.state === NodeStates.hosting) {
+      clearTimeout(this.host.idleTimer);
+      this.host.room.close();
+    }
     this.host = { state: NodeStates.closed };
   }
 
@@ -90,13 +109,24 @@ class RoomHost {
     }
   }
 
-  private leave(participantIdArgument: unknown): void {
+  private leave(participantIdArgument: unknown, portalArgument?: unknown): void {
     const participantId = requireId(participantIdArgument, 'participantId');
+    const portal = portalArgument === undefined || portalArgument === null ? undefined : requireId(portalArgument, 'portal');
     const room = this.liveRoom();
     if (!room) throw new Error(ConferenceErrors.notJoined);
-    room.leave(participantId);
+    room.leave(participantId, portal);
     this.logger.debug({ room: room.id, participant: participantId }, 'participant left');
     this.watchIdleness();
+  }
+
+  private resume(participantIdArgument: unknown, portalArgument: unknown): HeldNotification[] {
+    const participantId = requireId(participantIdArgument, 'participantId');
+    const portal = requireId(portalArgument, 'portal');
+    const room = this.liveRoom();
+    if (!room) throw new Error(ConferenceErrors.notJoined);
+    const held = room.resume(participantId, portal);
+    this.logger.info({ room: room.id, participant: participantId, portal, held: held.length }, 'participant resumed');
+    return held;
   }
 
   private text(fromArgument: unknown, toArgument: unknown, messageArgument: unknown): void {
@@ -170,7 +200,15 @@ class RoomHost {
   private async loadRoom(roomId: string): Promise<LiveRoom> {
     const stored = await this.deps.store.getRoom(roomId);
     if (!stored) throw new Error(ConferenceErrors.roomNotFound);
-    return new LiveRoom(stored.room, this.portals, { maxTextLength: this.deps.config.conference.maxTextLength });
+    const { config } = this.deps;
+    return new LiveRoom(stored.room, this.portals, {
+      maxTextLength: config.conference.maxTextLength,
+      reconnectionTimeout: config.portal.reconnectionTimeout,
+      heldLimit: config.portal.messageBufferSize,
+      onAbandoned: (participantId) => {
+        if (this.liveRoom()?.has(participantId)) this.leave(participantId);
+      },
+    });
   }
 
   /** An empty room lives on for the idle timeout, so a quick rejoin keeps it; a join cancels the countdown. */
@@ -197,12 +235,20 @@ class RoomHost {
 export async function startConferenceNode(deps: ConferenceNodeDeps): Promise<ConferenceNode> {
   const host = new RoomHost(deps);
   const served = await serveRpc<NodeRpc>(deps.bus, deps.id, host.handlers());
+  let events: Subscription;
+  try {
+    events = await deps.bus.subscribe(CLUSTER_EVENTS, (event) => host.onClusterEvent(event as ClusterEvent));
+  } catch (error) {
+    await served.close();
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   return {
     id: deps.id,
     close: () =>
       (closing ??= (async () => {
         host.close();
+        await events.close();
         await served.close();
       })()),
   };

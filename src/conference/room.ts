@@ -2,6 +2,7 @@
 import type { Room } from '../store/index.js';
 import {
   ConferenceErrors,
+  type HeldNotification,
   type JoinResult,
   type ParticipantDetail,
   type ParticipantInfo,
@@ -9,14 +10,22 @@ import {
   type Permission,
 } from './api.js';
 import { applyPermissionUpdates, permissionOfRole } from './permission.js';
-import type { Portals } from './portals.js';
+import type { Portals, Undelivered } from './portals.js';
 
 interface Participant extends ParticipantInfo {
   permission: Permission;
+  /** Set while the participant's portal is gone: what it missed, and when it is given up. */
+  held?: { notifications: HeldNotification[]; timer: NodeJS.Timeout; abandoned?: boolean };
 }
 
 export interface LiveRoomOptions {
   maxTextLength: number;
+  /** How long a participant whose portal is gone is kept for a resume on another portal. */
+  reconnectionTimeout: number;
+  /** At most this many notifications are held for it; one more and it is given up. */
+  heldLimit: number;
+  /** The participant was given up (not resumed in time, or missed too much): make it leave. */
+  onAbandoned(participantId: string): void;
 }
 
 function summaryOf({ id, user, role }: Participant): ParticipantSummary {
@@ -70,8 +79,13 @@ export class LiveRoom {
     };
   }
 
-  leave(participantId: string): void {
-    if (!this.participants.delete(participantId)) throw new Error(ConferenceErrors.notJoined);
+  /** A leave from a portal that no longer holds the participant is stale: it resumed elsewhere. */
+  leave(participantId: string, portal?: string): void {
+    const participant = this.participants.get(participantId);
+    if (!participant) throw new Error(ConferenceErrors.notJoined);
+    if (portal !== undefined && participant.portal !== portal) return;
+    clearTimeout(participant.held?.timer);
+    this.participants.delete(participantId);
     if (this.config.notifying.participantActivities) {
       this.broadcast([participantId], 'participant', { action: 'leave', data: participantId });
     }
@@ -83,7 +97,7 @@ export class LiveRoom {
     const target = to === 'all' ? undefined : this.participants.get(to);
     if (to !== 'all' && !target) throw new Error(ConferenceErrors.targetNotFound(to));
     if (message.length > this.options.maxTextLength) throw new Error(ConferenceErrors.textTooLong);
-    if (target) this.portals.notify(target.portal, target.id, 'text', { from, to: 'me', message });
+    if (target) this.notify(target, 'text', { from, to: 'me', message });
     else this.broadcast([], 'text', { from, to: 'all', message });
   }
 
@@ -109,6 +123,61 @@ export class LiveRoom {
     return detailOf(participant);
   }
 
+  /** The portal is gone: hold its participants' notifications until they resume or time out. */
+  orphanPortal(portal: string): void {
+    for (const participant of this.participants.values()) {
+      if (participant.portal !== portal || participant.held) continue;
+      participant.held = {
+        notifications: [],
+        timer: setTimeout(() => this.options.onAbandoned(participant.id), this.options.reconnectionTimeout),
+      };
+    }
+  }
+
+  /** A delivery found the portal gone: hold the portal's participants, starting with what was lost. */
+  undelivered(portal: string, lost: Undelivered | undefined): void {
+    this.orphanPortal(portal);
+    if (!lost) return;
+    for (const participant of this.participants.values()) {
+      if (participant.portal !== portal) continue;
+      const addressed = 'participantId' in lost ? lost.participantId === participant.id : !lost.excludeList.includes(participant.id);
+      if (addressed) this.hold(participant, lost.event, lost.data);
+    }
+  }
+
+  /** Moves the participant to `portal` and hands over what was held for it. */
+  resume(participantId: string, portal: string): HeldNotification[] {
+    const participant = this.participants.get(participantId);
+    if (!participant) throw new Error(ConferenceErrors.notJoined);
+    const { held, portal: previous } = participant;
+    clearTimeout(held?.timer);
+    delete participant.held;
+    participant.portal = portal;
+    if (!held && previous !== portal) this.portals.release(previous, participantId);
+    return held?.notifications ?? [];
+  }
+
+  close(): void {
+    for (const participant of this.participants.values()) clearTimeout(participant.held?.timer);
+  }
+
+  private notify(target: Participant, event: string, data: unknown): void {
+    if (target.held) this.hold(target, event, data);
+    else this.portals.notify(target.portal, target.id, event, data);
+  }
+
+  private hold(participant: Participant, event: string, data: unknown): void {
+    const held = participant.held;
+    if (!held || held.abandoned) return;
+    if (held.notifications.length >= this.options.heldLimit) {
+      clearTimeout(held.timer);
+      held.abandoned = true;
+      queueMicrotask(() => this.options.onAbandoned(participant.id));
+      return;
+    }
+    held.notifications.push({ event, data });
+  }
+
   private existing(participantId: string): Participant {
     const participant = this.participants.get(participantId);
     if (!participant) throw new Error(ConferenceErrors.participantNotFound);
@@ -119,7 +188,9 @@ export class LiveRoom {
   private broadcast(excludeList: string[], event: string, data: unknown): void {
     const receivingPortals = new Set<string>();
     for (const participant of this.participants.values()) {
-      if (!excludeList.includes(participant.id)) receivingPortals.add(participant.portal);
+      if (excludeList.includes(participant.id)) continue;
+      if (participant.held) this.hold(participant, event, data);
+      else receivingPortals.add(participant.portal);
     }
     for (const portal of receivingPortals) this.portals.broadcast(portal, this.id, excludeList, event, data);
   }

@@ -62,6 +62,9 @@ export interface ConferenceHarness {
   roomLoads(): number;
   holdRoomLoads(): LoadGate;
   portal(address: string): Promise<Recorder>;
+  /** The portal stops serving, as a crashed one would: deliveries to it become unreachable. */
+  killPortal(address: string): Promise<void>;
+  bus: InProcessBus;
   createRoom(id: string, overrides?: Partial<Room>): Promise<Room>;
   close(): Promise<void>;
 }
@@ -116,6 +119,7 @@ export async function startConferenceHarness(overrides: ConfigOverrides = {}): P
   const agent = new Recorder(AGENT_ID);
   served.push(await bus.serve(AGENT_ID, agent.handlers(['getNode', 'queryNode', 'recycleNode'])));
   const portals = new Map<string, Recorder>();
+  const portalServers = new Map<string, Served>();
 
   const node = await startConferenceNode({
     id: NODE_ID,
@@ -151,10 +155,16 @@ export async function startConferenceHarness(overrides: ConfigOverrides = {}): P
       if (!recorder) {
         recorder = new Recorder(address);
         portals.set(address, recorder);
-        served.push(await bus.serve(address, recorder.handlers(['notify', 'broadcast', 'drop'])));
+        const server = await bus.serve(address, recorder.handlers(['notify', 'broadcast', 'drop', 'release']));
+        served.push(server);
+        portalServers.set(address, server);
       }
       return recorder;
     },
+    killPortal: async (address) => {
+      await portalServers.get(address)?.close();
+    },
+    bus,
     createRoom: async (id, roomOverrides) => {
       const room = roomDocument(id, roomOverrides);
       await store.createRoom(SERVICE_ID, room);
