@@ -3,7 +3,8 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { JoinResult, ParticipantInfo } from '../conference/api.js';
 import { messageOf } from '../bus/index.js';
-import type { ConsumeResult, TokenRecord } from '../store/index.js';
+import type { ConsumeResult, SessionRecord, TokenRecord } from '../store/index.js';
+import type { SessionDirectory } from './directory.js';
 import { decodeToken, verifyTokenSignature } from '../management/token.js';
 import { PortalError, PortalErrors } from './errors.js';
 import { flavourFor, reconnectingSdks, versionedProtocols, type Protocol } from './flavours.js';
@@ -14,6 +15,7 @@ import {
   isToken,
   isUserAgent,
 } from './requests.js';
+import { EventRate, RateVerdicts } from './rate.js';
 import type { SessionRegistry } from './registry.js';
 import { Session, type Carrier, type Controller } from './session.js';
 import { encodeTicket, issueTicket, verifyTicket } from './tickets.js';
@@ -41,12 +43,15 @@ export interface PortalContext {
   join(controller: Controller, room: string, participant: ParticipantInfo): Promise<JoinResult>;
   text(controller: Controller, from: string, to: string, message: string): Promise<void>;
   leave(controller: Controller, participantId: string): Promise<void>;
+  /** Moves a session held by another (maybe dead) portal here, with what its node kept for it. */
+  resume(record: SessionRecord, connection: Connection): Promise<Session>;
+  readonly directory: SessionDirectory;
+  /** The participant may not resume any more (logged out, dropped). */
+  retire(session: Session): void;
   /** Unregisters the session and, when `leave`, removes it from its room. */
   endSession(session: Session, leave: boolean): Promise<void>;
   /** Counts a login attempt from an address; false past the per-minute limit. */
   admitLogin(address: string): boolean;
-  /** Counts an incoming event; false when this connection exceeds its rate. */
-  admitEvent(connection: Connection): boolean;
 }
 
 const mediaEvents = [
@@ -58,6 +63,11 @@ const mediaEvents = [
   'stream-control',
   'subscription-control',
 ] as const;
+
+/** The client's ack is the last argument when it is a function; whatever else came is left in `args`. */
+function takeAck(args: unknown[]): Ack {
+  return toAck(args.length > 0 && typeof args[args.length - 1] === 'function' ? args.pop() : undefined);
+}
 
 function toAck(candidate: unknown): Ack {
   if (typeof candidate !== 'function') return () => undefined;
@@ -80,11 +90,15 @@ export class Connection implements Carrier {
   private session: Session | undefined;
   private loginTimer: NodeJS.Timeout | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
+  private readonly events = new Set<string>();
+  private readonly rate: EventRate;
 
   constructor(
     readonly socket: Socket,
     private readonly portal: PortalContext,
   ) {
+    const limits = portal.config.portal;
+    this.rate = new EventRate(limits.eventsPerSecond, limits.disconnectAfterExcessSeconds);
     this.armLoginDeadline();
     this.handle('login', (payload, ack) => this.login(payload, ack));
     this.handle('relogin', (payload, ack) => this.relogin(payload, ack));
@@ -97,6 +111,11 @@ export class Connection implements Carrier {
         ack('error', this.state === ConnectionState.connected ? PortalErrors.mediaUnavailable : PortalErrors.illegalRequest),
       );
     }
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      if (typeof event === 'string' && this.events.has(event)) return;
+      const ack = takeAck(args);
+      if (this.admit(ack)) ack('error', PortalErrors.illegalRequest);
+    });
     socket.on('disconnect', () => this.onDisconnect());
   }
 
@@ -114,12 +133,10 @@ export class Connection implements Carrier {
 
   /** Registers a handler that gets the payload and a safe ack whatever the client sent. */
   private handle(event: string, handler: (payload: unknown, ack: Ack) => void | Promise<void>): void {
+    this.events.add(event);
     this.socket.on(event, (...args: unknown[]) => {
-      const ack = toAck(args.length > 0 && typeof args[args.length - 1] === 'function' ? args.pop() : undefined);
-      if (!this.portal.admitEvent(this)) {
-        ack('error', PortalErrors.rateLimited);
-        return;
-      }
+      const ack = takeAck(args);
+      if (!this.admit(ack)) return;
       Promise.resolve()
         .then(() => handler(args[0], ack))
         .catch((error: unknown) => {
@@ -127,6 +144,18 @@ export class Connection implements Carrier {
           ack('error', messageOf(error));
         });
     });
+  }
+
+  /** Counts an event against this connection's rate; past it the event is refused, and a client that keeps on is cut off. */
+  private admit(ack: Ack): boolean {
+    const verdict = this.rate.hit();
+    if (verdict === RateVerdicts.admit) return true;
+    ack('error', PortalErrors.rateLimited);
+    if (verdict === RateVerdicts.abuse) {
+      this.portal.logger.warn({ socket: this.socket.id, participant: this.participantId }, 'client disconnected for a sustained event flood');
+      this.socket.disconnect(true);
+    }
+    return false;
   }
 
   private armLoginDeadline(): void {
@@ -184,7 +213,7 @@ export class Connection implements Carrier {
       const { windowMs, capacity } = this.bufferLimits();
       const session = new Session(
         participantId, record.user, record.role, record.room, record.code, record.origin,
-        controller, flavour, reconnection, this, { windowMs, capacity },
+        controller, flavour, userAgent.sdk.type, reconnection, this, { windowMs, capacity },
       );
       this.adopt(session);
       this.portal.registry.add(session);
@@ -198,7 +227,7 @@ export class Connection implements Carrier {
     }
   }
 
-  private bufferLimits(): { windowMs: number; capacity: number } {
+  bufferLimits(): { windowMs: number; capacity: number } {
     const { pingInterval, pingTimeout, messageBufferSize } = this.portal.config.portal;
     return { windowMs: pingInterval + pingTimeout + 1_000, capacity: messageBufferSize };
   }
@@ -217,43 +246,37 @@ export class Connection implements Carrier {
       this.portal.config.portal.reconnectionTicketLifetime,
     );
     this.portal.registry.recordTicket(session, ticket.ticketId);
+    this.portal.directory.save(session);
     return encodeTicket(ticket);
   }
 
-  private relogin(encodedTicket: unknown, ack: Ack): void {
+  private async relogin(encodedTicket: unknown, ack: Ack): Promise<void> {
     if (this.state !== ConnectionState.initialized) {
       ack('error', PortalErrors.inService);
       return;
     }
-    const { registry } = this.portal;
+    this.state = ConnectionState.connecting;
     let session: Session;
     try {
-      const ticket = verifyTicket(this.portal.reconnectionKey, encodedTicket);
-      const found = registry.get(ticket.participantId);
-      if (!found) {
-        throw new PortalError(
-          registry.isRetired(ticket.participantId) ? PortalErrors.reconnectionNotAllowed : PortalErrors.clientMissing,
-        );
-      }
-      if (!found.reconnection || found.outbox.lost) throw new PortalError(PortalErrors.reconnectionNotAllowed);
-      if (!found.validTickets.has(ticket.ticketId)) {
-        const owner = registry.ticketOwner(ticket.ticketId);
-        throw new PortalError(
-          owner !== undefined && owner !== ticket.participantId ? PortalErrors.participantMismatch : PortalErrors.ticketExpired,
-        );
-      }
-      session = found;
+      session = await this.sessionToResume(encodedTicket);
     } catch (error) {
       ack('error', messageOf(error));
+      if (this.state === ConnectionState.connecting) this.state = ConnectionState.initialized;
       this.socket.disconnect(true);
       return;
     }
     const previous = session.carrier;
     if (previous instanceof Connection && previous !== this) previous.handOver();
-    registry.forgetTickets(session);
+    this.portal.registry.forgetTickets(session);
+    const gone = this.state !== ConnectionState.connecting;
     this.adopt(session);
     const ticket = this.newTicket(session);
     this.portal.logger.info({ participant: session.participantId, room: session.roomId }, 'participant resumed');
+    if (gone) {
+      // The socket closed while the session was being claimed: it now waits here for the next relogin.
+      this.onDisconnect();
+      return;
+    }
     if (session.flavour.reloginWithBuffer) {
       session.outbox.drainPending();
       ack('ok', { ticket, messages: session.outbox.recent() });
@@ -261,6 +284,37 @@ export class Connection implements Carrier {
     }
     ack('ok', ticket);
     for (const message of session.outbox.drainPending()) session.emit(message.event, message.data, message.seq);
+  }
+
+  /** Checks the ticket and finds its session: on this portal, or (cluster mode) claimed from another. */
+  private async sessionToResume(encodedTicket: unknown): Promise<Session> {
+    const { registry, directory } = this.portal;
+    const ticket = verifyTicket(this.portal.reconnectionKey, encodedTicket);
+    const local = registry.get(ticket.participantId);
+    if (local) {
+      if (!local.reconnection || local.outbox.lost) throw new PortalError(PortalErrors.reconnectionNotAllowed);
+      if (!local.validTickets.has(ticket.ticketId)) {
+        const owner = registry.ticketOwner(ticket.ticketId);
+        throw new PortalError(
+          owner !== undefined && owner !== ticket.participantId ? PortalErrors.participantMismatch : PortalErrors.ticketExpired,
+        );
+      }
+    }
+    if (!directory.shared) {
+      if (local) return local;
+      throw new PortalError(registry.isRetired(ticket.participantId) ? PortalErrors.reconnectionNotAllowed : PortalErrors.clientMissing);
+    }
+    const claimed = await directory.claim(ticket.participantId, ticket.ticketId);
+    switch (claimed.status) {
+      case 'missing':
+        throw new PortalError(PortalErrors.clientMissing);
+      case 'retired':
+        throw new PortalError(PortalErrors.reconnectionNotAllowed);
+      case 'ticket-used':
+        throw new PortalError(PortalErrors.ticketExpired);
+      case 'ok':
+        return registry.get(ticket.participantId) ?? this.portal.resume(claimed.session, this);
+    }
   }
 
   /** Gives this connection's session to a relogin on another socket, closing this one without leaving. */
@@ -292,8 +346,7 @@ export class Connection implements Carrier {
       ack('error', PortalErrors.illegalRequest);
       return;
     }
-    session.reconnection = false;
-    this.portal.registry.retire(session.participantId, Date.now() + this.portal.config.portal.reconnectionTicketLifetime);
+    this.portal.retire(session);
     await this.portal.endSession(session, true);
     this.armLoginDeadline();
     ack('ok');

@@ -11,12 +11,15 @@ import type { AgentRpc, JoinResult, NodeRpc, ParticipantInfo } from '../conferen
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { tokenKeyOf } from '../management/token.js';
-import type { ConsumeResult, Store, TokenRecord } from '../store/index.js';
+import type { ConsumeResult, SessionRecord, Store, TokenRecord } from '../store/index.js';
 import type { PortalRpc } from './api.js';
 import { Connection, type PortalContext } from './connection.js';
+import { localDirectory, storeDirectory, type SessionDirectory } from './directory.js';
+import { flavourFor, type Protocol } from './flavours.js';
+import { RateWindow } from './rate.js';
 import { SessionRegistry } from './registry.js';
 import { reconnectionKeyOf } from './tickets.js';
-import type { Controller, Session } from './session.js';
+import { Session, type Controller } from './session.js';
 
 export interface PortalDeps {
   config: Config;
@@ -25,23 +28,17 @@ export interface PortalDeps {
   logger: Logger;
 }
 
-/** Per-IP and per-connection counters over one-second and one-minute windows. */
-class RateWindow {
-  private readonly counts = new Map<string, number>();
-  private windowStart = Date.now();
-
-  constructor(private readonly windowMs: number) {}
-
-  hit(key: string, limit: number, now = Date.now()): boolean {
-    if (now - this.windowStart >= this.windowMs) {
-      this.counts.clear();
-      this.windowStart = now;
-    }
-    const count = (this.counts.get(key) ?? 0) + 1;
-    this.counts.set(key, count);
-    return count <= limit;
-  }
+/** What the portal needs of an engine.io connection to count it against its address. */
+interface EngineConnection {
+  readonly remoteAddress: string;
+  close(): void;
+  once(event: 'close', listener: () => void): void;
 }
+
+const ConnectionRefusals = {
+  origin: 'Origin not allowed',
+  tooManyConnections: 'Too many connections',
+} as const;
 
 function tlsOptions(config: Config['portal']['tls']): { cert: Buffer; key: Buffer } | undefined {
   if (!config.cert || !config.key) return undefined;
@@ -56,11 +53,10 @@ export class Portal implements PortalContext {
   readonly registry: SessionRegistry;
   readonly logger: Logger;
   readonly config: Config;
+  directory: SessionDirectory = localDirectory;
   tokenKey = '';
   reconnectionKey = '';
-  private readonly connections = new Set<Connection>();
   private readonly connectionsPerIp = new Map<string, number>();
-  private readonly eventRate = new RateWindow(1_000);
   private readonly loginRate = new RateWindow(60_000);
   private readonly httpServer: HttpServer;
   private readonly io: Server;
@@ -78,9 +74,18 @@ export class Portal implements PortalContext {
     const portal = this.config.portal;
     this.tls = tlsOptions(portal.tls);
     this.httpServer = this.tls ? createHttpsServer(this.tls) : createHttpServer();
+    const anyOrigin = portal.cors.includes('*');
     this.io = new Server(this.httpServer, {
       allowEIO3: true,
-      cors: { origin: portal.cors.includes('*') ? '*' : [...portal.cors] },
+      cors: { origin: anyOrigin ? '*' : [...portal.cors] },
+      // CORS binds only a browser reading answers; a browser's WebSocket is refused here. Native SDKs send no Origin.
+      allowRequest: (request, answer) => {
+        const origin = request.headers.origin;
+        if (!anyOrigin && origin !== undefined && !portal.cors.includes(origin)) answer(ConnectionRefusals.origin, false);
+        else if (this.connectionsFrom(request.socket.remoteAddress ?? '') >= portal.maxConnectionsPerIp) {
+          answer(ConnectionRefusals.tooManyConnections, false);
+        } else answer(null, true);
+      },
       pingInterval: portal.pingInterval,
       pingTimeout: portal.pingTimeout,
       maxHttpBufferSize: portal.maxHttpBufferSize,
@@ -142,6 +147,10 @@ export class Portal implements PortalContext {
       },
       onLoss: () => this.dropAll('cluster worker lost'),
     });
+    // Sessions outlive this portal only when there are other portals to resume them: cluster mode.
+    if (this.config.bus.type !== 'in-process') {
+      this.directory = storeDirectory(this.deps.store, this.worker.id, this.config, this.logger);
+    }
     this.served = await serveRpc<PortalRpc>(this.deps.bus, this.worker.id, {
       notify: (participantId, event, data) => this.registry.get(participantId)?.notify(event, data),
       broadcast: (room, excludeList, event, data) => {
@@ -154,38 +163,43 @@ export class Portal implements PortalContext {
         const session = this.registry.get(participantId);
         if (session) this.drop(session, false);
       },
+      release: (participantId) => {
+        const session = this.registry.get(participantId);
+        if (!session) return;
+        this.logger.info({ participant: participantId, room: session.roomId }, 'participant moved to another portal');
+        this.registry.remove(session);
+        if (session.carrier instanceof Connection) session.carrier.handOver();
+      },
     });
     this.clusterEvents = await this.deps.bus.subscribe(CLUSTER_EVENTS, (message) => this.onClusterEvent(message as ClusterEvent));
     await this.worker.start();
-    this.io.on('connection', (socket) => this.accept(socket));
+    this.io.engine.on('connection', (connection: EngineConnection) => this.countConnection(connection));
+    // A connection lives on through its socket's listeners.
+    this.io.on('connection', (socket) => new Connection(socket, this));
+  }
+
+  private connectionsFrom(ip: string): number {
+    return this.connectionsPerIp.get(ip) ?? 0;
+  }
+
+  /** Counted per transport connection, so one that never joins a namespace counts too. */
+  private countConnection(connection: EngineConnection): void {
+    const ip = connection.remoteAddress;
+    const count = this.connectionsFrom(ip) + 1;
+    this.connectionsPerIp.set(ip, count);
+    connection.once('close', () => {
+      const remaining = this.connectionsFrom(ip) - 1;
+      if (remaining <= 0) this.connectionsPerIp.delete(ip);
+      else this.connectionsPerIp.set(ip, remaining);
+    });
+    // Handshakes racing past allowRequest.
+    if (count > this.config.portal.maxConnectionsPerIp) connection.close();
   }
 
   private async loadKeys(): Promise<void> {
     const { store } = this.deps;
     this.tokenKey = await tokenKeyOf(store);
     this.reconnectionKey = await reconnectionKeyOf(store);
-  }
-
-  private accept(socket: import('socket.io').Socket): void {
-    const ip = socket.handshake.address;
-    const count = (this.connectionsPerIp.get(ip) ?? 0) + 1;
-    if (count > this.config.portal.maxConnectionsPerIp) {
-      socket.disconnect(true);
-      return;
-    }
-    this.connectionsPerIp.set(ip, count);
-    const connection = new Connection(socket, this);
-    this.connections.add(connection);
-    socket.on('disconnect', () => {
-      this.connections.delete(connection);
-      const remaining = (this.connectionsPerIp.get(ip) ?? 1) - 1;
-      if (remaining <= 0) this.connectionsPerIp.delete(ip);
-      else this.connectionsPerIp.set(ip, remaining);
-    });
-  }
-
-  admitEvent(connection: Connection): boolean {
-    return this.eventRate.hit(connection.socket.id, this.config.portal.eventsPerSecond);
   }
 
   admitLogin(ip: string): boolean {
@@ -213,11 +227,30 @@ export class Portal implements PortalContext {
   }
 
   async leave(controller: Controller, participantId: string): Promise<void> {
-    await this.node(controller).call('leave', [participantId]);
+    await this.node(controller).call('leave', [participantId, this.id]);
+  }
+
+  async resume(record: SessionRecord, connection: Connection): Promise<Session> {
+    const held = await this.node(record.controller).call('resume', [record.participantId, this.id]);
+    const session = new Session(
+      record.participantId, record.user, record.role, record.roomId, record.tokenCode, record.origin,
+      record.controller, flavourFor(record.protocol as Protocol, record.sdkType), record.sdkType, true,
+      connection, connection.bufferLimits(),
+    );
+    for (const notification of held) session.notify(notification.event, notification.data);
+    this.registry.add(session);
+    return session;
+  }
+
+  retire(session: Session): void {
+    session.reconnection = false;
+    this.registry.retire(session.participantId, Date.now() + this.config.portal.reconnectionTicketLifetime);
+    this.directory.retire(session.participantId);
   }
 
   async endSession(session: Session, leave: boolean): Promise<void> {
     if (!this.registry.remove(session)) return;
+    this.directory.remove(session.participantId);
     this.logger.info({ participant: session.participantId, room: session.roomId }, 'participant left');
     if (leave) {
       await this.leave(session.controller, session.participantId).catch((error: unknown) => {
@@ -232,8 +265,7 @@ export class Portal implements PortalContext {
 
   /** Drop (SPEC §7): `drop` to the client, out of the room, socket closed, no reconnection. */
   private drop(session: Session, leave: boolean): void {
-    session.reconnection = false;
-    this.registry.retire(session.participantId, Date.now() + this.config.portal.reconnectionTicketLifetime);
+    this.retire(session);
     const carrier = session.carrier;
     if (carrier instanceof Connection) carrier.drop();
     this.endSession(session, leave).catch(() => undefined);

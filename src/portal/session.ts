@@ -33,6 +33,7 @@ export class Session {
     readonly origin: Preference,
     readonly controller: Controller,
     readonly flavour: Flavour,
+    readonly sdkType: string,
     reconnection: boolean,
     public carrier: Carrier,
     outbox: { windowMs: number; capacity: number },
