@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CLUSTER_EVENTS, type ClusterEvent } from '../../src/cluster/api.js';
 import { ask, disconnected, rawSocket, userAgent } from '../support/raw-socket.js';
 import { received, startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
@@ -88,6 +89,26 @@ describe('participants in a room', () => {
     assert.deepEqual(await ask(again, 'relogin', ticket), { status: 'error', data: 'Reconnection is not allowed' });
     stays.client.close();
   });
+
+  for (const lost of ['node', 'agent'] as const) {
+    test(`participants whose conference ${lost} is reported dead get drop and are disconnected`, async () => {
+      const room = await freshRoom(`dead ${lost}`);
+      const elsewhere = await t.join({ room: await freshRoom(`alive ${lost}`) });
+      const victims = [await t.join({ room }), await t.join({ room, protocol: 'legacy' })];
+      const controller = t.server.portal.registry.get(victims[0]!.id)!.controller;
+      const gone = victims.map((victim) => disconnected(victim.client.socket));
+      const event: ClusterEvent =
+        lost === 'node'
+          ? { type: 'node-lost', agent: controller.agent, node: controller.node }
+          : { type: 'worker-quit', purpose: 'conference', id: controller.agent };
+      // Two rooms share one agent here, so only the node case spares the other room.
+      t.server.bus.publish(CLUSTER_EVENTS, event);
+      for (const victim of victims) await received(victim.notifications, 'drop');
+      await Promise.all(gone);
+      assert.equal(elsewhere.client.socket.connected, lost === 'node');
+      elsewhere.client.close();
+    });
+  }
 
   test('the REST API lists, updates and drops live participants through the portal', async () => {
     const room = await freshRoom('rest');
