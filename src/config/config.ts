@@ -24,6 +24,10 @@ const leafConstraints: Record<string, object> = {
   'portal.port': { minimum: 0, maximum: 65535 },
   'portal.maxHttpBufferSize': { minimum: 1024 },
   'management.bodyLimit': { minimum: 1024 },
+  'portal.maxConnectionsPerIp': { minimum: 1 },
+  'portal.loginAttemptsPerIpPerMinute': { minimum: 1 },
+  'portal.eventsPerSecond': { minimum: 1 },
+  'portal.disconnectAfterExcessSeconds': { minimum: 1 },
   'conference.maxTextLength': { minimum: 1 },
 };
 

@@ -44,6 +44,8 @@ export const defaults = {
     maxConnectionsPerIp: 1_000,
     loginAttemptsPerIpPerMinute: 6_000,
     eventsPerSecond: 50,
+    /** A connection over `eventsPerSecond` this many seconds in a row is disconnected. */
+    disconnectAfterExcessSeconds: 3,
     maxParticipants: 20_000,
     isps: [] as string[],
     regions: [] as string[],

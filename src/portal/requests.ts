@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import type { ReconnectionTicket } from './tickets.js';
 
 /** One schema per client event payload; a payload that fails gets the event's SPEC error. */
 const ajv = new Ajv({ allErrors: false });
@@ -9,14 +10,32 @@ export interface UserAgent {
   sdk: { type: string; version: string };
 }
 
+const shortText = { type: 'string', minLength: 1, maxLength: 64 };
+/** What the OWT SDKs describe themselves with; only `sdk` is read, the rest is bounded. */
+const nameAndVersion = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { name: { type: 'string', maxLength: 64 }, version: { type: 'string', maxLength: 64 } },
+};
+
 export const isUserAgent = ajv.compile<UserAgent>({
   type: 'object',
   required: ['sdk'],
+  additionalProperties: false,
   properties: {
     sdk: {
       type: 'object',
       required: ['type', 'version'],
-      properties: { type: { type: 'string', minLength: 1, maxLength: 64 }, version: { type: 'string', minLength: 1, maxLength: 64 } },
+      additionalProperties: false,
+      properties: { type: shortText, version: shortText },
+    },
+    runtime: nameAndVersion,
+    os: nameAndVersion,
+    capabilities: {
+      type: 'object',
+      maxProperties: 32,
+      propertyNames: { maxLength: 64 },
+      additionalProperties: { anyOf: [{ type: 'boolean' }, { type: 'number' }, { type: 'string', maxLength: 64 }] },
     },
   },
 });
@@ -38,6 +57,23 @@ export const isLoginObject = ajv.compile<Partial<LoginRequest>>({
 });
 
 export const isToken = ajv.compile<string>({ type: 'string', minLength: 1, maxLength: 4096 });
+
+/** The `relogin` payload. */
+export const isEncodedTicket = ajv.compile<string>({ type: 'string', minLength: 1, maxLength: 1024 });
+
+/** A decoded reconnection ticket, in its SPEC §6 format exactly. */
+export const isTicketBody = ajv.compile<ReconnectionTicket>({
+  type: 'object',
+  required: ['participantId', 'ticketId', 'notBefore', 'notAfter', 'signature'],
+  additionalProperties: false,
+  properties: {
+    participantId: { type: 'string', pattern: idPattern },
+    ticketId: { type: 'string', pattern: '^[0-9a-f]{1,64}$' },
+    notBefore: { type: 'integer' },
+    notAfter: { type: 'integer' },
+    signature: { type: 'string', pattern: '^[A-Za-z0-9+/=]{1,256}$' },
+  },
+});
 
 export interface TextRequest {
   to: string;

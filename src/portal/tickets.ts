@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { signaturesEqual, signText } from '../management/signing.js';
 import type { Store } from '../store/index.js';
 import { PortalError, PortalErrors } from './errors.js';
+import { isEncodedTicket, isTicketBody } from './requests.js';
 
 /** Shared through the store so any portal can verify any portal's tickets (SPEC §6, cluster-wide resume). */
 export function reconnectionKeyOf(store: Store): Promise<string> {
@@ -36,24 +37,15 @@ export function encodeTicket(ticket: ReconnectionTicket): string {
   return Buffer.from(JSON.stringify(ticket)).toString('base64');
 }
 
-function isTicket(value: unknown): value is ReconnectionTicket {
-  const ticket = value as ReconnectionTicket;
-  return (
-    typeof value === 'object' && value !== null &&
-    typeof ticket.participantId === 'string' && typeof ticket.ticketId === 'string' &&
-    Number.isFinite(ticket.notBefore) && Number.isFinite(ticket.notAfter) && typeof ticket.signature === 'string'
-  );
-}
-
 /** Decodes and checks a ticket string; throws a PortalError with the SPEC's message. */
 export function verifyTicket(key: string, encoded: unknown, now = Date.now()): ReconnectionTicket {
   let ticket: unknown;
   try {
-    ticket = typeof encoded === 'string' ? JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) : undefined;
+    ticket = isEncodedTicket(encoded) ? JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) : undefined;
   } catch {
     ticket = undefined;
   }
-  if (!isTicket(ticket)) throw new PortalError(PortalErrors.invalidTicket);
+  if (!isTicketBody(ticket)) throw new PortalError(PortalErrors.invalidTicket);
   if (now < ticket.notBefore || now > ticket.notAfter) throw new PortalError(PortalErrors.ticketExpired);
   if (!signaturesEqual(sign(key, ticket.participantId, ticket.notBefore, ticket.notAfter), ticket.signature)) {
     throw new PortalError(PortalErrors.invalidTicketSignature);
