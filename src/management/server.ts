@@ -16,7 +16,7 @@ import { registerParticipantRoutes } from './routes/participants.js';
 import { registerRoomRoutes } from './routes/rooms.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
-import { createSchemaCompiler } from './validation.js';
+import { completeRouteSchema, createSchemaCompiler } from './validation.js';
 
 export interface ManagementApi {
   port: number;
@@ -87,6 +87,7 @@ export async function startManagementApi(deps: ManagementDeps): Promise<Manageme
   const app = createApp(config, logger);
 
   app.setValidatorCompiler(createSchemaCompiler());
+  app.addHook('onRoute', completeRouteSchema);
   acceptJsonOrNothing(app);
   app.decorateRequest('caller', null);
   app.setErrorHandler((error, request, reply) => {

@@ -1,5 +1,5 @@
 import { Ajv, type Options } from 'ajv';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifySchemaCompiler, RouteOptions } from 'fastify';
 
 const strictOptions: Options = {
   allErrors: false,
@@ -25,6 +25,25 @@ export function createSchemaCompiler(): FastifySchemaCompiler<object> {
   const body = createBodyValidator();
   const query = createQueryValidator();
   return ({ schema, httpPart }) => (httpPart === 'body' ? body : query).compile(schema);
+}
+
+/** Services, rooms and participants are named by ids of this shape only. */
+const idSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' };
+
+/**
+ * Completes a route's schema with what its module left undescribed: every path parameter is an
+ * id, and a route that takes no query string takes no query fields.
+ */
+export function completeRouteSchema(route: RouteOptions): void {
+  const schema = (route.schema ??= {});
+  const names = [...route.url.matchAll(/:(\w+)/g)].map((match) => match[1]!);
+  schema.params ??= {
+    type: 'object',
+    additionalProperties: false,
+    required: names,
+    properties: Object.fromEntries(names.map((name) => [name, idSchema])),
+  };
+  schema.querystring ??= { type: 'object', additionalProperties: false };
 }
 
 /** The part of an Ajv error (as fastify passes it on) that a message is made of. */
