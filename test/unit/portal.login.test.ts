@@ -148,6 +148,15 @@ describe('login', () => {
     socket.close();
   });
 
+  test('an Engine.IO 3 client (older native SDKs) is accepted', async () => {
+    const response = await fetch(`${t.portalUrl}/socket.io/?EIO=3&transport=polling`);
+    assert.equal(response.status, 200);
+    const body = await response.text();
+    const open = JSON.parse(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1)) as { sid: string; pingInterval: number };
+    assert.equal(typeof open.sid, 'string');
+    assert.equal(open.pingInterval, t.server.config.portal.pingInterval);
+  });
+
   test('a client that never logs in is closed after the login deadline', async () => {
     const socket = await rawSocket(t.portalUrl);
     const started = Date.now();

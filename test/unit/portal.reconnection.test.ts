@@ -64,6 +64,32 @@ describe('reconnection', () => {
     });
   }
 
+  const answers: Array<[string, string, string, 'string' | 'buffer']> = [
+    ['1.1', 'C++', 'a ticket string', 'string'],
+    ['1.2', 'Android', '{ticket, messages}', 'buffer'],
+    ['1.2', 'JavaScript', 'a ticket string (the OWT JavaScript SDK reads no messages)', 'string'],
+  ];
+  for (const [protocol, sdk, what, shape] of answers) {
+    test(`a ${sdk} client on protocol ${protocol} is answered ${what} on relogin`, async () => {
+      const socket = await rawSocket(t.portalUrl);
+      const login = await ask(socket, 'login', { token: await t.token(), userAgent: userAgent(sdk, '5.0'), protocol });
+      const ticket = (login.data as { reconnectionTicket: string }).reconnectionTicket;
+      socket.close();
+      await waitFor('the portal to notice', () => !t.server.portal.registry.get(socket.id ?? '')?.carrier.isConnected || 'connected');
+      const again = await rawSocket(t.portalUrl);
+      const answer = await ask(again, 'relogin', ticket);
+      assert.equal(answer.status, 'ok');
+      if (shape === 'string') {
+        assert.equal(typeof answer.data, 'string');
+      } else {
+        const data = answer.data as { ticket: unknown; messages: unknown };
+        assert.equal(typeof data.ticket, 'string');
+        assert.ok(Array.isArray(data.messages));
+      }
+      again.close();
+    });
+  }
+
   test('a relogin that arrives before the old socket has died takes the session over', async () => {
     const room = (await t.management.createRoom('takeover'))._id;
     const old = await t.join({ room, user: 'old' });
@@ -197,4 +223,3 @@ describe('reconnection limits', () => {
   });
 });
 
-void userAgent;
