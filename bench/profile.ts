@@ -1,0 +1,56 @@
+/** Reads a V8 `.cpuprofile` (node --cpu-prof) and names where the time went. */
+import { readFile } from 'node:fs/promises';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface Hotspot {
+  name: string;
+  percent: number;
+}
+
+/** Where a script lives, at the grain that explains a cost: a package, or a folder of our own code. */
+function sourceOf(url: string): string {
+  if (!url) return '(native)';
+  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (dependency) return dependency[1]!;
+  const own = /\/(src|bench)\/(.*)\/[^/]+$/.exec(url);
+  if (own) return `${own[1]}/${own[2]}`;
+  if (url.startsWith('node:')) return url;
+  return url.replace(/^.*\//, '');
+}
+
+function top(totals: Map<string, number>, all: number, count: number): Hotspot[] {
+  return [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, hits]) => ({ name, percent: (hits / all) * 100 }));
+}
+
+/** Self time by function and by source, as shares of all samples (idle included, so shares say how busy it was). */
+export async function hotspots(file: string, count = 15): Promise<{ functions: Hotspot[]; sources: Hotspot[] }> {
+  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+  const functions = new Map<string, number>();
+  const sources = new Map<string, number>();
+  let all = 0;
+  for (const node of profile.nodes) {
+    const hits = node.hitCount ?? 0;
+    if (hits === 0) continue;
+    all += hits;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const source = sourceOf(url);
+    const name = `${functionName || '(anonymous)'} ${source}${url ? `:${lineNumber + 1}` : ''}`;
+    functions.set(name, (functions.get(name) ?? 0) + hits);
+    sources.set(source, (sources.get(source) ?? 0) + hits);
+  }
+  return { functions: top(functions, all, count), sources: top(sources, all, count) };
+}

@@ -1,0 +1,196 @@
+/** The bench's one table and its JSON record, with ratios to the baseline and the issue's targets. */
+import { BenchSdks, type BenchSdk, type DeliveryCounts } from './load-api.js';
+import type { Fanout, Holding, Pair, Resumption, Sizes, Throughput } from './scenarios.js';
+
+const sdkNames: Record<BenchSdk, string> = {
+  [BenchSdks.javascript]: 'OWT JavaScript SDK (1.2, ticket string)',
+  [BenchSdks.native]: 'native 1.2 (buffer in the answer)',
+};
+
+/** Issue 7's targets (2 cores). */
+export const targets = {
+  loginsPerSecond: 1_000,
+  loginP99Ms: 50,
+  baselineRateShare: 0.5,
+  memoryPerParticipantBytes: 30 * 1_024,
+  fanoutP99Ms: 100,
+  reloginP99Ms: 20,
+};
+
+export interface Results {
+  login: Pair<Throughput>;
+  participants: Pair<Holding>;
+  fanout: Pair<Fanout>;
+  reconnection: Pair<Resumption>;
+}
+
+export interface Environment {
+  mode: 'full' | 'quick';
+  startedAt: string;
+  finishedAt: string;
+  node: string;
+  cpus: number;
+  loadAverageBefore: number[];
+  loadAverageAfter: number[];
+  fileLimit: number;
+  generators: number;
+  /** What the server under test runs with besides the production defaults. */
+  serverOverrides: unknown;
+  sizes: Sizes;
+}
+
+export function ratiosOf(results: Results): Record<string, number> {
+  const { login, participants, fanout, reconnection } = results;
+  return {
+    loginsPerSecond: login.conclave.perSecond / login.baseline.perSecond,
+    loginP50: login.conclave.latencyMs.p50 / login.baseline.latencyMs.p50,
+    loginP99: login.conclave.latencyMs.p99 / login.baseline.latencyMs.p99,
+    rssPerParticipant: participants.conclave.rssPerParticipantBytes / participants.baseline.rssPerParticipantBytes,
+    heapPerParticipant: participants.conclave.heapPerParticipantBytes / participants.baseline.heapPerParticipantBytes,
+    loginP99WhileHolding:
+      participants.conclave.loginWhileHolding.latencyMs.p99 / participants.baseline.loginWhileHolding.latencyMs.p99,
+    fanoutP50: fanout.conclave.lastArrivalMs.p50 / fanout.baseline.lastArrivalMs.p50,
+    fanoutP99: fanout.conclave.lastArrivalMs.p99 / fanout.baseline.lastArrivalMs.p99,
+    reloginP50: reconnection.conclave.resume.latencyMs.p50 / reconnection.baseline.resume.latencyMs.p50,
+    reloginP99: reconnection.conclave.resume.latencyMs.p99 / reconnection.baseline.resume.latencyMs.p99,
+  };
+}
+
+interface Row {
+  measure: string;
+  conclave: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: string;
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+const kb = (bytes: number) => (bytes / 1_024).toFixed(1);
+const times = (ratio: number) => `${ratio.toFixed(2)}×`;
+const verdict = (met: boolean) => (met ? 'yes' : 'NO');
+const percentiles = (summary: { p50: number; p99: number }) => `${ms(summary.p50)} / ${ms(summary.p99)}`;
+
+function failuresOf(results: Results): number {
+  const runs: Throughput[] = [
+    results.login.conclave,
+    results.participants.conclave.ramp,
+    results.participants.conclave.loginWhileHolding,
+    results.participants.conclave.release,
+    results.fanout.conclave.join,
+    results.reconnection.conclave.resume,
+  ];
+  return runs.reduce((sum, run) => sum + run.clients - run.succeeded, 0);
+}
+
+export function rowsOf(results: Results): Row[] {
+  const { login, participants, fanout, reconnection } = results;
+  const ratios = ratiosOf(results);
+  const rss = participants.conclave.rssPerParticipantBytes;
+  const failed = failuresOf(results);
+  return [
+    {
+      measure: `login + logout, ${login.conclave.clients} clients (/s)`,
+      conclave: login.conclave.perSecond.toFixed(0),
+      baseline: login.baseline.perSecond.toFixed(0),
+      ratio: times(ratios['loginsPerSecond']!),
+      target: `≥ ${targets.loginsPerSecond}/s, ≥ ${targets.baselineRateShare}× baseline`,
+      met: verdict(login.conclave.perSecond >= targets.loginsPerSecond && ratios['loginsPerSecond']! >= targets.baselineRateShare),
+    },
+    {
+      measure: 'login latency p50 / p99 (ms)',
+      conclave: percentiles(login.conclave.latencyMs),
+      baseline: percentiles(login.baseline.latencyMs),
+      ratio: times(ratios['loginP99']!),
+      target: `p99 < ${targets.loginP99Ms} ms`,
+      met: verdict(login.conclave.latencyMs.p99 < targets.loginP99Ms),
+    },
+    {
+      measure: 'server CPU while logging in (% of a core)',
+      conclave: login.conclave.serverCpuPercent.toFixed(0),
+      baseline: login.baseline.serverCpuPercent.toFixed(0),
+      ratio: '',
+      target: '',
+      met: '',
+    },
+    {
+      measure: `participants held (${participants.conclave.ramp.clients} asked)`,
+      conclave: String(participants.conclave.held),
+      baseline: String(participants.baseline.held),
+      ratio: '',
+      target: '',
+      met: verdict(participants.conclave.held === participants.conclave.ramp.clients),
+    },
+    {
+      measure: 'server RSS per participant (KB)',
+      conclave: kb(rss),
+      baseline: kb(participants.baseline.rssPerParticipantBytes),
+      ratio: times(ratios['rssPerParticipant']!),
+      target: `≤ ${kb(targets.memoryPerParticipantBytes)} KB`,
+      met: verdict(rss <= targets.memoryPerParticipantBytes),
+    },
+    {
+      measure: 'server heap per participant (KB)',
+      conclave: kb(participants.conclave.heapPerParticipantBytes),
+      baseline: kb(participants.baseline.heapPerParticipantBytes),
+      ratio: times(ratios['heapPerParticipant']!),
+      target: '',
+      met: '',
+    },
+    {
+      measure: 'login p50 / p99 while holding them (ms)',
+      conclave: percentiles(participants.conclave.loginWhileHolding.latencyMs),
+      baseline: percentiles(participants.baseline.loginWhileHolding.latencyMs),
+      ratio: times(ratios['loginP99WhileHolding']!),
+      target: `p99 < ${targets.loginP99Ms} ms`,
+      met: verdict(participants.conclave.loginWhileHolding.latencyMs.p99 < targets.loginP99Ms),
+    },
+    {
+      measure: `fan-out to ${fanout.conclave.receivers}, last receipt p50 / p99 (ms)`,
+      conclave: percentiles(fanout.conclave.lastArrivalMs),
+      baseline: percentiles(fanout.baseline.lastArrivalMs),
+      ratio: times(ratios['fanoutP99']!),
+      target: `p99 < ${targets.fanoutP99Ms} ms`,
+      met: verdict(fanout.conclave.lastArrivalMs.p99 < targets.fanoutP99Ms && fanout.conclave.incomplete === 0),
+    },
+    {
+      measure: `relogin of ${reconnection.conclave.held}, p50 / p99 (ms)`,
+      conclave: percentiles(reconnection.conclave.resume.latencyMs),
+      baseline: percentiles(reconnection.baseline.resume.latencyMs),
+      ratio: times(ratios['reloginP99']!),
+      target: `p99 < ${targets.reloginP99Ms} ms`,
+      met: verdict(reconnection.conclave.resume.latencyMs.p99 < targets.reloginP99Ms),
+    },
+    ...deliveryRows(reconnection.conclave.delivery),
+    {
+      measure: 'failed requests (all Conclave runs)',
+      conclave: String(failed),
+      baseline: '',
+      ratio: '',
+      target: '0',
+      met: verdict(failed === 0),
+    },
+  ];
+}
+
+/** One row per SDK flavour: they resume differently (SPEC §6), so they can fail differently. */
+function deliveryRows(delivery: Resumption['delivery']): Row[] {
+  if (!delivery) return [];
+  return (Object.entries(delivery.bySdk) as Array<[BenchSdk, DeliveryCounts]>).map(([sdk, counts]) => ({
+    measure: `notifications lost / duplicated / reordered, ${sdkNames[sdk]} (of ${counts.expected})`,
+    conclave: `${counts.lost} / ${counts.duplicated} / ${counts.reordered}`,
+    baseline: 'n/a',
+    ratio: '',
+    target: '0',
+    met: verdict(counts.lost + counts.duplicated + counts.reordered === 0),
+  }));
+}
+
+export function formatTable(rows: Row[]): string {
+  const header: Row = { measure: 'measure', conclave: 'Conclave', baseline: 'Socket.IO', ratio: 'ratio', target: 'target', met: 'met' };
+  const columns = Object.keys(header) as Array<keyof Row>;
+  const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
+  const line = (row: Row) => `| ${columns.map((column, i) => row[column].padEnd(widths[i]!)).join(' | ')} |`;
+  const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}

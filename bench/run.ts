@@ -1,0 +1,152 @@
+/**
+ * `npm run bench [-- --quick] [--profile] [--concurrency N]`: the embedded server with production timers in a
+ * child process, a bare Socket.IO server beside it, load from separate generator processes on
+ * loopback; one table on stdout, the record in bench/results/<timestamp>.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ManagementClient } from '../src/client/management-client.js';
+import { defaults, type ConfigOverrides } from '../src/config/config.js';
+import type { BaselineMethods } from './baseline.js';
+import { Child } from './ipc.js';
+import type { LoadMethods } from './load-api.js';
+import { hotspots } from './profile.js';
+import { formatTable, ratiosOf, rowsOf, targets, type Environment, type Results } from './report.js';
+import { Scenarios, type Sizes } from './scenarios.js';
+import type { ServerMethods } from './server.js';
+
+const full: Sizes = {
+  logins: 3_000,
+  concurrency: 16,
+  participants: 5_000,
+  participantRooms: 50,
+  loginsWhileHolding: 500,
+  fanout: 1_000,
+  fanoutRepeats: 30,
+  resuming: 500,
+  resumingRooms: 5,
+};
+
+const quick: Sizes = {
+  logins: 400,
+  concurrency: 16,
+  participants: 1_000,
+  participantRooms: 10,
+  loginsWhileHolding: 200,
+  fanout: 200,
+  fanoutRepeats: 10,
+  resuming: 100,
+  resumingRooms: 2,
+};
+
+const GENERATORS = 2;
+/** Descriptors a process needs besides its sockets: files, pipes, the event loop's own. */
+const FILE_MARGIN = 1_024;
+
+/** Production settings except where the server listens, its log level and the per-IP limits (all load comes from 127.0.0.1). */
+const serverOverrides = {
+  log: { level: 'warn' },
+  portal: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 100_000, loginAttemptsPerIpPerMinute: 1_000_000 },
+  management: { port: 0, host: '127.0.0.1' },
+} satisfies ConfigOverrides;
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/** The hard limit on open files (root may not raise it in a container); every child's soft limit is raised to it. */
+function fileLimitFor(sizes: Sizes): number {
+  const hard = execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  const limit = hard === 'unlimited' ? 1_048_576 : Number(hard);
+  const needed = Math.max(sizes.participants, sizes.fanout) + FILE_MARGIN;
+  if (limit < needed) throw new Error(`the open-file limit is ${limit}; this run needs ${needed} (raise it with ulimit -n)`);
+  return limit;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const mode = args.includes('--quick') ? 'quick' : 'full';
+  const profile = args.includes('--profile');
+  const concurrencyFlag = args.indexOf('--concurrency');
+  const sizes = { ...(mode === 'quick' ? quick : full) };
+  if (concurrencyFlag >= 0) sizes.concurrency = Number(args[concurrencyFlag + 1]);
+  if (!Number.isInteger(sizes.concurrency) || sizes.concurrency < 1) throw new Error('--concurrency takes a positive integer');
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const resultsDir = here('./results/');
+  const profileDir = `${resultsDir}profiles-${stamp}`;
+  const fileLimit = fileLimitFor(sizes);
+  const loadAverageBefore = loadavg();
+
+  log(`${mode} run; open-file limit per child ${fileLimit}; load average ${loadAverageBefore.map((load) => load.toFixed(2)).join(' ')}`);
+  log(
+    `server under test: production defaults except ${JSON.stringify(serverOverrides)} (defaults: portal.maxConnectionsPerIp ${defaults.portal.maxConnectionsPerIp}, portal.loginAttemptsPerIpPerMinute ${defaults.portal.loginAttemptsPerIpPerMinute}; portal.eventsPerSecond stays ${defaults.portal.eventsPerSecond})`,
+  );
+  const [server, baseline, generators] = await Promise.all([
+    Child.start<ServerMethods>('server', here('./server.ts'), { overrides: serverOverrides }, { fileLimit, nodeFlags: ['--expose-gc'] }),
+    Child.start<BaselineMethods>('baseline', here('./baseline.ts'), {}, { fileLimit, nodeFlags: ['--expose-gc'] }),
+    Promise.all(Array.from({ length: GENERATORS }, (_, i) => Child.start<LoadMethods>(`load-${i}`, here('./load.ts'), {}, { fileLimit }))),
+  ]);
+  try {
+    const info = await server.call('describe');
+    const { url: baselineUrl } = await baseline.call('describe');
+    const management = new ManagementClient({ url: info.managementUrl, serviceId: info.serviceId, key: info.key });
+    const scenarios = new Scenarios(
+      { server, baseline, generators },
+      management,
+      { portal: info.portalUrl, baseline: baselineUrl },
+      sizes,
+      log,
+      profile ? profileDir : undefined,
+    );
+    const results: Results = {
+      login: await scenarios.login(),
+      participants: await scenarios.participants(),
+      fanout: await scenarios.fanout(),
+      reconnection: await scenarios.reconnection(),
+    };
+    const environment: Environment = {
+      mode,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      node: process.version,
+      cpus: availableParallelism(),
+      loadAverageBefore,
+      loadAverageAfter: loadavg(),
+      fileLimit,
+      generators: GENERATORS,
+      serverOverrides,
+      sizes,
+    };
+    console.log(formatTable(rowsOf(results)));
+    console.log(
+      `\n${mode} run, ${environment.cpus} cores, load average before ${loadAverageBefore[0]!.toFixed(2)} / after ${environment.loadAverageAfter[0]!.toFixed(2)}; ` +
+        `${sizes.concurrency} requests in flight; server limits raised: portal.maxConnectionsPerIp ${serverOverrides.portal.maxConnectionsPerIp}, ` +
+        `portal.loginAttemptsPerIpPerMinute ${serverOverrides.portal.loginAttemptsPerIpPerMinute}; log level ${serverOverrides.log.level}.`,
+    );
+    await mkdir(resultsDir, { recursive: true });
+    const file = `${resultsDir}${stamp}.json`;
+    await writeFile(file, `${JSON.stringify({ environment, targets, ratios: ratiosOf(results), results }, null, 2)}\n`);
+    console.log(`results: ${file}`);
+  } finally {
+    await Promise.all([server.stop(), baseline.stop(), ...generators.map((generator) => generator.stop())]);
+  }
+  if (profile) await printProfile(profileDir);
+}
+
+async function printProfile(directory: string): Promise<void> {
+  for (const name of await readdir(directory)) {
+    if (!name.endsWith('.cpuprofile')) continue;
+    const { functions, sources } = await hotspots(`${directory}/${name}`);
+    console.log(`\nserver CPU profile of the Conclave run "${name.replace('.cpuprofile', '')}" (${directory}/${name})\n  self time by source:`);
+    for (const spot of sources) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+    console.log('  self time by function:');
+    for (const spot of functions) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

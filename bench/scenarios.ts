@@ -1,0 +1,367 @@
+/** The four measurements of issue 7, each run against the bare Socket.IO baseline and then Conclave. */
+import type { ManagementClient } from '../src/client/management-client.js';
+import type { BaselineMethods } from './baseline.js';
+import type { Child } from './ipc.js';
+import {
+  BenchSdks,
+  type BenchSdk,
+  type DeliveryAudit,
+  type DeliveryCounts,
+  type Entry,
+  type LoadMethods,
+  type RunResult,
+} from './load-api.js';
+import type { ServerMethods } from './server.js';
+import { inPool, summarize, type LatencySummary } from './stats.js';
+import type { ProcessUsage } from './usage.js';
+
+export interface Sizes {
+  /** Clients that log in and out for the throughput measurement. */
+  logins: number;
+  /** Requests in flight at once, over all generators (a closed loop). */
+  concurrency: number;
+  participants: number;
+  participantRooms: number;
+  loginsWhileHolding: number;
+  fanout: number;
+  fanoutRepeats: number;
+  resuming: number;
+  resumingRooms: number;
+}
+
+export type Target = 'conclave' | 'baseline';
+
+/** A run as the bench reports it; CPU is the share of one core used while it ran. */
+export interface Throughput {
+  clients: number;
+  succeeded: number;
+  failures: Record<string, number>;
+  perSecond: number;
+  latencyMs: LatencySummary;
+  serverCpuPercent: number;
+  generatorsCpuPercent: number;
+}
+
+export interface Holding {
+  ramp: Throughput;
+  held: number;
+  before: ProcessUsage;
+  after: ProcessUsage;
+  rssPerParticipantBytes: number;
+  heapPerParticipantBytes: number;
+  loginWhileHolding: Throughput;
+  release: Throughput;
+}
+
+export interface Fanout {
+  join: Throughput;
+  receivers: number;
+  repeats: number;
+  /** Repeats in which some receiver did not get the message within the timeout. */
+  incomplete: number;
+  lastArrivalMs: LatencySummary;
+}
+
+export interface Resumption {
+  held: number;
+  resume: Throughput;
+  /** Conclave only: the messages sent to the rooms while the clients were resuming. */
+  delivery?: DeliveryAudit & { sent: number; sendFailures: Record<string, number> };
+}
+
+export type Pair<T> = Record<Target, T>;
+
+export interface Processes {
+  server: Child<ServerMethods>;
+  baseline: Child<BaselineMethods>;
+  generators: Child<LoadMethods>[];
+}
+
+const ROLE = 'presenter';
+const TOKEN_CONCURRENCY = 32;
+const ARRIVAL_TIMEOUT_MS = 10_000;
+const AUDIT_TIMEOUT_MS = 5_000;
+/** Below the portal's default 50 events per second and connection, which the bench keeps. */
+const STREAM_INTERVAL_MS = 25;
+/** Messages each room gets at least, however quickly its clients resume. */
+const STREAM_MINIMUM = 20;
+
+function mergeFailures(target: Record<string, number>, source: Record<string, number>): Record<string, number> {
+  for (const [message, count] of Object.entries(source)) target[message] = (target[message] ?? 0) + count;
+  return target;
+}
+
+function mergeCounts(target: DeliveryCounts, source: DeliveryCounts): DeliveryCounts {
+  target.clients += source.clients;
+  target.expected += source.expected;
+  target.lost += source.lost;
+  target.duplicated += source.duplicated;
+  target.reordered += source.reordered;
+  return target;
+}
+
+function mergeAudits(audits: DeliveryAudit[]): DeliveryAudit {
+  const merged: DeliveryAudit = { clients: 0, expected: 0, lost: 0, duplicated: 0, reordered: 0, bySdk: {} };
+  for (const audit of audits) {
+    mergeCounts(merged, audit);
+    for (const [sdk, counts] of Object.entries(audit.bySdk) as Array<[BenchSdk, DeliveryCounts]>) {
+      mergeCounts((merged.bySdk[sdk] ??= { clients: 0, expected: 0, lost: 0, duplicated: 0, reordered: 0 }), counts);
+    }
+  }
+  return merged;
+}
+
+/** Deals `items` round robin to `count` hands. */
+function deal<T>(items: readonly T[], count: number): T[][] {
+  const hands = Array.from({ length: count }, (): T[] => []);
+  items.forEach((item, index) => hands[index % count]!.push(item));
+  return hands;
+}
+
+export class Scenarios {
+  private readonly generatorConcurrency: number;
+
+  constructor(
+    private readonly processes: Processes,
+    private readonly management: ManagementClient,
+    private readonly urls: { portal: string; baseline: string },
+    private readonly sizes: Sizes,
+    private readonly progress: (line: string) => void,
+    /** Where to write a CPU profile of the server for each Conclave run; none when absent. */
+    private readonly profileDir?: string,
+  ) {
+    this.generatorConcurrency = Math.max(1, Math.ceil(sizes.concurrency / processes.generators.length));
+  }
+
+  /** 1. N clients connect, log in and log out; logins per second and latency. */
+  async login(): Promise<Pair<Throughput>> {
+    const { logins } = this.sizes;
+    this.progress(`login: ${logins} baseline clients`);
+    const baseline = await this.cycle('baseline', 'login', await this.loginEntries('baseline', logins, 'lobby'));
+    this.progress(`login: ${logins} Conclave clients`);
+    const conclave = await this.cycle('conclave', 'login', await this.loginEntries('conclave', logins, 'bench-login'));
+    return { baseline, conclave };
+  }
+
+  /** 2. Ramp to many logged-in clients over many rooms; memory per participant; login latency meanwhile. */
+  async participants(): Promise<Pair<Holding>> {
+    const { participants, participantRooms } = this.sizes;
+    this.progress(`participants: ${participants} baseline clients`);
+    const baseline = await this.hold('baseline', () => this.baselineEntries(participants, (i) => `room-${i % participantRooms}`));
+    const rooms = await Promise.all(Array.from({ length: participantRooms }, (_, i) => this.room(`bench-participants-${i}`)));
+    this.progress(`participants: ${participants} Conclave clients in ${participantRooms} rooms`);
+    const conclave = await this.hold('conclave', () => this.tokens(participants, (i) => rooms[i % participantRooms]!));
+    return { baseline, conclave };
+  }
+
+  /** 3. One `text` to `all` in a room of many; time until the last receiver has it, over repeats. */
+  async fanout(): Promise<Pair<Fanout>> {
+    const { fanout } = this.sizes;
+    this.progress(`fan-out: baseline room of ${fanout}`);
+    const baseline = await this.fanoutTo('baseline', this.baselineEntries(fanout, () => 'fanout'));
+    const room = await this.room('bench-fanout');
+    this.progress(`fan-out: Conclave room of ${fanout}`);
+    const conclave = await this.fanoutTo('conclave', await this.tokens(fanout, () => room));
+    return { baseline, conclave };
+  }
+
+  /** 4. Clients lose their transport and resume while their rooms keep talking; nothing may be lost. */
+  async reconnection(): Promise<Pair<Resumption>> {
+    const { resuming, resumingRooms } = this.sizes;
+    this.progress(`reconnection: ${resuming} baseline clients`);
+    const group = 'resuming';
+    const baselineHeld = await this.onGenerators(this.baselineEntries(resuming, () => 'lobby'), (generator, entries) =>
+      generator.call('hold', group, this.urls.baseline, entries, this.generatorConcurrency),
+    );
+    const baselineResume = await this.measure('baseline', 'relogin', () =>
+      this.onAll((generator) => generator.call('resume', group, this.urls.baseline, this.generatorConcurrency)),
+    );
+    await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
+
+    this.progress(`reconnection: ${resuming} Conclave clients in ${resumingRooms} rooms`);
+    const rooms = await Promise.all(Array.from({ length: resumingRooms }, (_, i) => this.room(`bench-resume-${i}`)));
+    const senders = 'senders';
+    const [talker] = this.processes.generators;
+    await talker!.call('hold', senders, this.urls.portal, await this.tokens(resumingRooms, (i) => rooms[i]!), this.generatorConcurrency);
+    // Half resume as the OWT JavaScript SDK (ticket string, pending replayed), half as a native 1.2 client (buffer in the answer).
+    const sdkOf = (i: number): BenchSdk => (i % 2 === 0 ? BenchSdks.javascript : BenchSdks.native);
+    const entries = await this.tokens(resuming, (i) => rooms[i % resumingRooms]!, sdkOf);
+    const conclaveHeld = await this.onGenerators(entries, (generator, part) =>
+      generator.call('hold', group, this.urls.portal, part, this.generatorConcurrency),
+    );
+    await talker!.call('startStream', senders, STREAM_INTERVAL_MS);
+    const conclaveResume = await this.measure('conclave', 'relogin', () =>
+      this.onAll((generator) => generator.call('resume', group, this.urls.portal, this.generatorConcurrency)),
+    );
+    const streamed = await talker!.call('stopStream', senders, STREAM_MINIMUM);
+    const audit = mergeAudits(
+      await Promise.all(this.processes.generators.map((generator) => generator.call('audit', group, streamed.acked, AUDIT_TIMEOUT_MS))),
+    );
+    await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
+    await talker!.call('release', senders, this.generatorConcurrency);
+    const sent = Object.values(streamed.acked).reduce((sum, messages) => sum + messages.length, 0);
+    return {
+      baseline: { held: this.succeeded(baselineHeld), resume: baselineResume },
+      conclave: {
+        held: this.succeeded(conclaveHeld),
+        resume: conclaveResume,
+        delivery: { ...audit, sent, sendFailures: streamed.failures },
+      },
+    };
+  }
+
+  private async cycle(target: Target, label: string, entries: Entry[]): Promise<Throughput> {
+    const url = this.url(target);
+    return this.measure(target, label, () =>
+      this.onGenerators(entries, (generator, part) => generator.call('cycle', url, part, this.generatorConcurrency)),
+    );
+  }
+
+  /** `entriesOf` runs after the first memory sample, so what admitting the clients costs (their tokens too) is counted. */
+  private async hold(target: Target, entriesOf: () => Entry[] | Promise<Entry[]>): Promise<Holding> {
+    const group = 'participants';
+    const url = this.url(target);
+    const before = await this.usage(target, true);
+    const entries = await entriesOf();
+    const ramp = await this.measure(target, 'ramp', () =>
+      this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency)),
+    );
+    const after = await this.usage(target, true);
+    const held = ramp.succeeded;
+    this.progress(`participants: ${held} held by ${target}; logins meanwhile`);
+    const loginWhileHolding = await this.cycle(target, 'login-while-holding', await this.loginEntries(target, this.sizes.loginsWhileHolding, 'bench-login-holding'));
+    const release = await this.measure(target, 'release', () =>
+      this.onAll((generator) => generator.call('release', group, this.generatorConcurrency)),
+    );
+    return {
+      ramp,
+      held,
+      before,
+      after,
+      rssPerParticipantBytes: (after.rssBytes - before.rssBytes) / held,
+      heapPerParticipantBytes: (after.heapUsedBytes - before.heapUsedBytes) / held,
+      loginWhileHolding,
+      release,
+    };
+  }
+
+  private async fanoutTo(target: Target, entries: Entry[]): Promise<Fanout> {
+    const group = 'fanout';
+    const url = this.url(target);
+    const join = await this.measure(target, 'fanout-join', () =>
+      this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency)),
+    );
+    const receivers = join.succeeded;
+    const { lastArrivalsMs, incomplete } = await this.profiled(target, 'fanout', () => this.repeatFanout(group, receivers));
+    await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
+    return { join, receivers, repeats: this.sizes.fanoutRepeats, incomplete, lastArrivalMs: summarize(lastArrivalsMs) };
+  }
+
+  /** Repeat 0 warms the path up and is not counted; senders rotate so none nears the event rate limit. */
+  private async repeatFanout(group: string, receivers: number): Promise<{ lastArrivalsMs: number[]; incomplete: number }> {
+    const { generators } = this.processes;
+    const lastArrivalsMs: number[] = [];
+    let incomplete = 0;
+    for (let repeat = 0; repeat <= this.sizes.fanoutRepeats; repeat++) {
+      const message = `fanout#${repeat}`;
+      const sender = generators[repeat % generators.length]!;
+      const [{ sentAt }, ...arrivals] = await Promise.all([
+        sender.call('send', group, Math.floor(repeat / generators.length), message),
+        ...generators.map((generator) => generator.call('arrival', group, message, ARRIVAL_TIMEOUT_MS)),
+      ]);
+      if (repeat === 0) continue;
+      const received = arrivals.reduce((sum, arrival) => sum + arrival.received, 0);
+      if (received < receivers) incomplete += 1;
+      lastArrivalsMs.push(Math.max(...arrivals.map((arrival) => arrival.lastAt)) - sentAt);
+    }
+    return { lastArrivalsMs, incomplete };
+  }
+
+  /**
+   * Runs `work` and reports it with the CPU the server under test and the generators spent meanwhile;
+   * profiles the Conclave server meanwhile when asked to, into `<label>.cpuprofile`.
+   */
+  private async measure(target: Target, label: string, work: () => Promise<RunResult[]>): Promise<Throughput> {
+    const generators = this.processes.generators;
+    const cpu = async () => ({
+      server: (await this.usage(target, false)).cpuMs,
+      generators: (await Promise.all(generators.map((generator) => generator.call('usage')))).reduce((sum, usage) => sum + usage.cpuMs, 0),
+    });
+    const before = await cpu();
+    const results = await this.profiled(target, label, work);
+    const after = await cpu();
+    const latenciesMs = results.flatMap((result) => result.latenciesMs);
+    const failures = results.reduce<Record<string, number>>((merged, result) => mergeFailures(merged, result.failures), {});
+    const wallMs = Math.max(...results.map((result) => result.endedAt)) - Math.min(...results.map((result) => result.startedAt));
+    const clients = latenciesMs.length + Object.values(failures).reduce((sum, count) => sum + count, 0);
+    return {
+      clients,
+      succeeded: latenciesMs.length,
+      failures,
+      perSecond: (latenciesMs.length / wallMs) * 1_000,
+      latencyMs: summarize(latenciesMs),
+      serverCpuPercent: ((after.server - before.server) / wallMs) * 100,
+      generatorsCpuPercent: ((after.generators - before.generators) / wallMs) * 100,
+    };
+  }
+
+  private async profiled<T>(target: Target, label: string, work: () => Promise<T>): Promise<T> {
+    if (this.profileDir === undefined || target !== 'conclave') return work();
+    await this.processes.server.call('startProfile');
+    try {
+      return await work();
+    } finally {
+      await this.processes.server.call('stopProfile', `${this.profileDir}/${label}.cpuprofile`);
+    }
+  }
+
+  private succeeded(results: RunResult[]): number {
+    return results.reduce((sum, result) => sum + result.latenciesMs.length, 0);
+  }
+
+  private usage(target: Target, collectGarbage: boolean): Promise<ProcessUsage> {
+    return target === 'conclave'
+      ? this.processes.server.call('usage', collectGarbage)
+      : this.processes.baseline.call('usage', collectGarbage);
+  }
+
+  private url(target: Target): string {
+    return target === 'conclave' ? this.urls.portal : this.urls.baseline;
+  }
+
+  /** Deals `entries` to the generators and runs `work` on each hand at once. */
+  private onGenerators(entries: Entry[], work: (generator: Child<LoadMethods>, entries: Entry[]) => Promise<RunResult>): Promise<RunResult[]> {
+    const { generators } = this.processes;
+    const hands = deal(entries, generators.length);
+    return Promise.all(generators.map((generator, index) => work(generator, hands[index]!)));
+  }
+
+  private onAll(work: (generator: Child<LoadMethods>) => Promise<RunResult>): Promise<RunResult[]> {
+    return Promise.all(this.processes.generators.map(work));
+  }
+
+  private baselineEntries(count: number, roomOf: (index: number) => string): Entry[] {
+    return Array.from({ length: count }, (_, i) => ({ target: 'baseline', room: roomOf(i) }));
+  }
+
+  private async room(name: string): Promise<string> {
+    return (await this.management.createRoom(name))._id;
+  }
+
+  /** Clients of one new room (Conclave) or of the baseline's lobby. */
+  private async loginEntries(target: Target, count: number, roomName: string): Promise<Entry[]> {
+    if (target === 'baseline') return this.baselineEntries(count, () => 'lobby');
+    const room = await this.room(roomName);
+    return this.tokens(count, () => room);
+  }
+
+  /** Join tokens made beforehand through the management API, as an application server would. */
+  private async tokens(count: number, roomOf: (index: number) => string, sdkOf: (index: number) => BenchSdk = () => BenchSdks.javascript): Promise<Entry[]> {
+    const entries: Entry[] = new Array(count);
+    await inPool(Array.from({ length: count }, (_, i) => i), TOKEN_CONCURRENCY, async (i) => {
+      const room = roomOf(i);
+      entries[i] = { target: 'conclave', room, token: await this.management.createToken(room, `user-${i}`, ROLE), sdk: sdkOf(i) };
+    });
+    return entries;
+  }
+}

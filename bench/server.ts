@@ -1,0 +1,72 @@
+/** Bench child: the embedded Conclave server under test, in a process of its own. */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type ConfigOverrides } from '../src/config/config.js';
+import { startEmbedded } from '../src/embedded.js';
+import { createLogger } from '../src/logger.js';
+import { childArgument, serveParent } from './ipc.js';
+import { usageOf, type ProcessUsage } from './usage.js';
+
+export interface ServerArgument {
+  /** Everything the bench changes from the production defaults. */
+  overrides: ConfigOverrides;
+}
+
+export interface ServerInfo {
+  portalUrl: string;
+  managementUrl: string;
+  serviceId: string;
+  key: string;
+}
+
+export type ServerMethods = {
+  describe(): ServerInfo;
+  usage(collectGarbage: boolean): ProcessUsage;
+  /** Starts V8's CPU profiler in the server process. */
+  startProfile(): Promise<void>;
+  /** Stops it and writes the `.cpuprofile` (readable by Chrome DevTools) to `file`. */
+  stopProfile(file: string): Promise<void>;
+};
+
+const { overrides } = childArgument<ServerArgument>();
+const dataDir = await mkdtemp(join(tmpdir(), 'conclave-bench-'));
+const config = loadConfig({ overrides: { ...overrides, dataDir } });
+// The first start prints the super service's key; the bench reads it from the store instead.
+const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+const server = await startEmbedded(config, createLogger(config.log.level), discard);
+const { superServiceId } = server.bootstrap;
+const service = await server.store.getService(superServiceId);
+if (!service) throw new Error('the super service is missing after bootstrap');
+const info: ServerInfo = {
+  portalUrl: `http://127.0.0.1:${server.portal.port}`,
+  managementUrl: `http://127.0.0.1:${server.management.port}`,
+  serviceId: superServiceId,
+  key: service.key,
+};
+
+const inspector = new Session();
+inspector.connect();
+
+serveParent<ServerMethods>(
+  {
+    describe: () => info,
+    usage: (collectGarbage) => usageOf(collectGarbage),
+    startProfile: async () => {
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+    },
+    stopProfile: async (file) => {
+      const { profile } = await inspector.post('Profiler.stop');
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify(profile));
+    },
+  },
+  async () => {
+    inspector.disconnect();
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  },
+);
