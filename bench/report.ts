@@ -3,8 +3,8 @@ import { BenchSdks, type BenchSdk, type DeliveryCounts } from './load-api.js';
 import type { Fanout, Holding, Pair, Resumption, Sizes, Throughput } from './scenarios.js';
 
 const sdkNames: Record<BenchSdk, string> = {
-  [BenchSdks.javascript]: 'OWT JavaScript SDK (1.2, ticket string)',
-  [BenchSdks.native]: 'native 1.2 (buffer in the answer)',
+  [BenchSdks.javascript]: 'JS SDK',
+  [BenchSdks.native]: 'native 1.2',
 };
 
 /** Issue 7's targets (2 cores). */
@@ -49,6 +49,7 @@ export function ratiosOf(results: Results): Record<string, number> {
     heapPerParticipant: participants.conclave.heapPerParticipantBytes / participants.baseline.heapPerParticipantBytes,
     loginP99WhileHolding:
       participants.conclave.loginWhileHolding.latencyMs.p99 / participants.baseline.loginWhileHolding.latencyMs.p99,
+    heapPerMemberOfBigRoom: fanout.conclave.heapPerReceiverBytes / fanout.baseline.heapPerReceiverBytes,
     fanoutP50: fanout.conclave.lastArrivalMs.p50 / fanout.baseline.lastArrivalMs.p50,
     fanoutP99: fanout.conclave.lastArrivalMs.p99 / fanout.baseline.lastArrivalMs.p99,
     reloginP50: reconnection.conclave.resume.latencyMs.p50 / reconnection.baseline.resume.latencyMs.p50,
@@ -146,6 +147,14 @@ export function rowsOf(results: Results): Row[] {
       met: verdict(participants.conclave.loginWhileHolding.latencyMs.p99 < targets.loginP99Ms),
     },
     {
+      measure: `server heap per member of a room of ${fanout.conclave.receivers} (KB)`,
+      conclave: kb(fanout.conclave.heapPerReceiverBytes),
+      baseline: kb(fanout.baseline.heapPerReceiverBytes),
+      ratio: times(ratios['heapPerMemberOfBigRoom']!),
+      target: '',
+      met: '',
+    },
+    {
       measure: `fan-out to ${fanout.conclave.receivers}, last receipt p50 / p99 (ms)`,
       conclave: percentiles(fanout.conclave.lastArrivalMs),
       baseline: percentiles(fanout.baseline.lastArrivalMs),
@@ -177,7 +186,7 @@ export function rowsOf(results: Results): Row[] {
 function deliveryRows(delivery: Resumption['delivery']): Row[] {
   if (!delivery) return [];
   return (Object.entries(delivery.bySdk) as Array<[BenchSdk, DeliveryCounts]>).map(([sdk, counts]) => ({
-    measure: `notifications lost / duplicated / reordered, ${sdkNames[sdk]} (of ${counts.expected})`,
+    measure: `${sdkNames[sdk]}: notifications lost / dup. / reordered (of ${counts.expected})`,
     conclave: `${counts.lost} / ${counts.duplicated} / ${counts.reordered}`,
     baseline: 'n/a',
     ratio: '',

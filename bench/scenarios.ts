@@ -56,6 +56,9 @@ export interface Holding {
 export interface Fanout {
   join: Throughput;
   receivers: number;
+  /** Server memory growth per member of the one big room, after garbage collection. */
+  rssPerReceiverBytes: number;
+  heapPerReceiverBytes: number;
   repeats: number;
   /** Repeats in which some receiver did not get the message within the timeout. */
   incomplete: number;
@@ -248,13 +251,23 @@ export class Scenarios {
   private async fanoutTo(target: Target, entries: Entry[]): Promise<Fanout> {
     const group = 'fanout';
     const url = this.url(target);
+    const before = await this.usage(target, true);
     const join = await this.measure(target, 'fanout-join', () =>
       this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency)),
     );
+    const after = await this.usage(target, true);
     const receivers = join.succeeded;
     const { lastArrivalsMs, incomplete } = await this.profiled(target, 'fanout', () => this.repeatFanout(group, receivers));
     await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
-    return { join, receivers, repeats: this.sizes.fanoutRepeats, incomplete, lastArrivalMs: summarize(lastArrivalsMs) };
+    return {
+      join,
+      receivers,
+      rssPerReceiverBytes: (after.rssBytes - before.rssBytes) / receivers,
+      heapPerReceiverBytes: (after.heapUsedBytes - before.heapUsedBytes) / receivers,
+      repeats: this.sizes.fanoutRepeats,
+      incomplete,
+      lastArrivalMs: summarize(lastArrivalsMs),
+    };
   }
 
   /** Repeat 0 warms the path up and is not counted; senders rotate so none nears the event rate limit. */
