@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -9,6 +9,8 @@ const redactedPaths = [
   'signature', '*.signature',
 ];
 
-export function createLogger(level: string, name = 'conclave'): Logger {
-  return pino({ name, level, redact: { paths: redactedPaths, censor: '[redacted]' } });
+/** Logs JSON lines to stdout, or to `destination` when given. */
+export function createLogger(level: string, name = 'conclave', destination?: DestinationStream): Logger {
+  const options = { name, level, redact: { paths: redactedPaths, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -7,7 +7,7 @@ import { ConferenceClient, type ConferenceClientOptions, type Notification } fro
 import { ManagementClient } from '../../src/client/management-client.js';
 import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
 import { startEmbedded, type EmbeddedServer } from '../../src/embedded.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { waitFor } from './wait.js';
 
 export interface TestServer {
@@ -46,7 +46,12 @@ export const testTimers = {
   conference: { idleRoomTimeout: 500 },
 };
 
-export async function startTestServer(overrides: ConfigOverrides = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Where the server logs; silent by default. */
+  logger?: Logger;
+}
+
+export async function startTestServer(overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'conclave-test-'));
   const config = loadConfig({
     overrides: {
@@ -62,7 +67,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}): Promise<
     },
   });
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const server = await startEmbedded(config, createLogger('silent'), quiet);
+  const server = await startEmbedded(config, options.logger ?? createLogger('silent'), quiet);
   const { superServiceId } = server.bootstrap;
   const key = (await server.store.getService(superServiceId))!.key;
   const management = new ManagementClient({ url: `http://127.0.0.1:${server.management.port}`, serviceId: superServiceId, key });
