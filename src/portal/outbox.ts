@@ -32,7 +32,8 @@ export class Outbox {
 
   append(event: string, data: unknown, delivered: boolean, now = Date.now()): BufferedMessage {
     const entry: Entry = { event, data, seq: ++this.nextSeq, at: now, delivered };
-    this.entries.push(entry);
+    // With no window nothing is replayed, so a delivered entry would only hold memory.
+    if (!delivered || this.windowMs > 0) this.entries.push(entry);
     this.evict(now);
     return entry;
   }

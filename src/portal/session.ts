@@ -39,7 +39,8 @@ export class Session {
     outbox: { windowMs: number; capacity: number },
   ) {
     this.reconnection = reconnection;
-    this.outbox = new Outbox(outbox.windowMs, outbox.capacity);
+    // Only the 1.2 buffer flavour replays delivered notifications (SPEC §6); the others need just the pending ones.
+    this.outbox = new Outbox(flavour.reloginWithBuffer ? outbox.windowMs : 0, outbox.capacity);
   }
 
   /** Sends now when the carrier is connected, else keeps it pending for the next relogin. */
