@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bus } from '../bus/index.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
@@ -54,6 +54,11 @@ function createApp(config: Config, logger: Logger): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.management.bodyLimit,
+    // Malformed URLs and over-long path parameters are refused by the router: in the API's error format too.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+      const apiError = toApiError(error);
+      return reply.status(apiError.status).send(apiError.body);
+    },
     // The OWT REST client puts a trailing slash on some paths (`rooms/{room}/tokens/`).
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   };
