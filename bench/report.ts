@@ -170,7 +170,7 @@ export function rowsOf(results: Results): Row[] {
       target: `p99 < ${targets.reloginP99Ms} ms`,
       met: verdict(reconnection.conclave.resume.latencyMs.p99 < targets.reloginP99Ms),
     },
-    ...deliveryRows(reconnection.conclave.delivery),
+    ...deliveryRows(reconnection),
     {
       measure: 'failed requests (all Conclave runs)',
       conclave: String(failed),
@@ -182,17 +182,29 @@ export function rowsOf(results: Results): Row[] {
   ];
 }
 
-/** One row per SDK flavour: they resume differently (SPEC §6), so they can fail differently. */
-function deliveryRows(delivery: Resumption['delivery']): Row[] {
-  if (!delivery) return [];
-  return (Object.entries(delivery.bySdk) as Array<[BenchSdk, DeliveryCounts]>).map(([sdk, counts]) => ({
+/**
+ * One row per SDK flavour, as they resume differently (SPEC §6) and so can fail differently; and
+ * what bare Socket.IO loses across the same drops, with nothing to resume.
+ */
+function deliveryRows({ conclave, baseline }: Pair<Resumption>): Row[] {
+  const damage = (counts: DeliveryCounts) => `${counts.lost} / ${counts.duplicated} / ${counts.reordered}`;
+  const perSdk = (Object.entries(conclave.delivery.bySdk) as Array<[BenchSdk, DeliveryCounts]>).map(([sdk, counts]) => ({
     measure: `${sdkNames[sdk]}: notifications lost / dup. / reordered (of ${counts.expected})`,
-    conclave: `${counts.lost} / ${counts.duplicated} / ${counts.reordered}`,
-    baseline: 'n/a',
+    conclave: damage(counts),
+    baseline: '',
     ratio: '',
     target: '0',
     met: verdict(counts.lost + counts.duplicated + counts.reordered === 0),
   }));
+  const unprotected: Row = {
+    measure: `bare Socket.IO across the same drops (of ${baseline.delivery.expected})`,
+    conclave: '',
+    baseline: damage(baseline.delivery),
+    ratio: '',
+    target: '',
+    met: '',
+  };
+  return [...perSdk, unprotected];
 }
 
 export function formatTable(rows: Row[]): string {
