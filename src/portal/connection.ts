@@ -221,10 +221,15 @@ export class Connection implements Carrier {
       this.portal.logger.info({ participant: participantId, room: record.room, protocol }, 'participant logged in');
       ack(flavour.okWord, flavour.loginResult({ id: participantId, user: record.user, role: record.role }, joined, ticket));
     } catch (error) {
+      this.refused('login', error);
       ack('error', messageOf(error));
       if (this.state === ConnectionState.connecting) this.state = ConnectionState.initialized;
       this.socket.disconnect(true);
     }
+  }
+
+  private refused(request: 'login' | 'relogin', error: unknown): void {
+    this.portal.logger.debug({ socket: this.socket.id, address: this.socket.handshake.address, reason: messageOf(error) }, `${request} refused`);
   }
 
   bufferLimits(): { windowMs: number; capacity: number } {
@@ -260,6 +265,7 @@ export class Connection implements Carrier {
     try {
       session = await this.sessionToResume(encodedTicket);
     } catch (error) {
+      this.refused('relogin', error);
       ack('error', messageOf(error));
       if (this.state === ConnectionState.connecting) this.state = ConnectionState.initialized;
       this.socket.disconnect(true);
