@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { TypedEmitter } from './emitter.js';
 
 export type ClientProtocol = '1.0' | '1.1' | '1.2' | 'legacy';
 
@@ -50,18 +50,24 @@ function decodeTicket(ticket: string): TicketBody | undefined {
 
 const lifecycleEvents = new Set(['connect', 'disconnect', 'connect_error']);
 
+export interface ConferenceClientEvents extends Record<string, unknown> {
+  notification: Notification;
+  state: ClientState;
+  'relogin-failed': Error;
+}
+
 /**
- * A typed client of the portal protocol (SPEC §4–§7) for Node: logs in with a token, keeps its
+ * A typed client of the portal protocol (SPEC §4–§7) for Node and browsers: logs in with a token, keeps its
  * reconnection ticket fresh, re-logs in after a transport drop and hands every notification to
  * `notification` listeners exactly once and in order.
  *
  * Events: `notification` (Notification), `state` (ClientState), `relogin-failed` (Error).
  */
-export class ConferenceClient extends EventEmitter {
+export class ConferenceClient extends TypedEmitter<ConferenceClientEvents> {
   readonly socket: Socket;
   private ticket: string | undefined;
   private lastSeq = 0;
-  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private current: ClientState = ClientStates.idle;
   private loggedIn = false;
   private readonly options: Required<Omit<ConferenceClientOptions, 'url' | 'socket'>>;
@@ -178,7 +184,7 @@ export class ConferenceClient extends EventEmitter {
       this.loggedIn = false;
       clearTimeout(this.refreshTimer);
       this.setState(ClientStates.dropped);
-      this.emit('relogin-failed', error);
+      this.emit('relogin-failed', error instanceof Error ? error : new ConferenceRequestError(String(error)));
     }
   }
 
@@ -192,7 +198,8 @@ export class ConferenceClient extends EventEmitter {
     this.refreshTimer = setTimeout(() => {
       if (this.socket.connected && this.loggedIn) this.refreshTicket().catch(() => undefined);
     }, wait);
-    this.refreshTimer.unref();
+    // In Node the refresh must not keep the process alive; browser timers are plain numbers.
+    if (typeof this.refreshTimer === 'object') this.refreshTimer.unref();
   }
 
   private onIncoming(event: string, data: unknown, seq: unknown): void {
