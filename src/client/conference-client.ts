@@ -57,9 +57,9 @@ export interface ConferenceClientEvents extends Record<string, unknown> {
 }
 
 /**
- * A typed client of the portal protocol (SPEC §4–§7) for Node and browsers: logs in with a token, keeps its
- * reconnection ticket fresh, re-logs in after a transport drop and hands every notification to
- * `notification` listeners exactly once and in order.
+ * A typed client of the portal protocol (SPEC §4–§7) for Node and browsers: logs in with a token,
+ * keeps its reconnection ticket fresh, re-logs in after a transport drop and hands every
+ * notification to `notification` listeners exactly once and in order.
  *
  * Events: `notification` (Notification), `state` (ClientState), `relogin-failed` (Error).
  */
