@@ -14,6 +14,7 @@ interface ServiceRow {
 /** The embedded store: one SQLite file in the data directory, in WAL mode. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
   private closed = false;
 
   private constructor(file: string) {
@@ -29,14 +30,21 @@ export class SqliteStore implements Store {
     return new SqliteStore(join(dataDir, 'conclave.sqlite'));
   }
 
+  /** Each SQL text is prepared once: on the login path preparing cost more than running. */
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    const applied = this.db.prepare('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations').get() as {
+    const applied = this.prepare('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations').get() as {
       version: number;
     };
     const apply = this.db.transaction((version: number, sql: string) => {
       this.db.exec(sql);
-      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      this.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
     });
     migrations.forEach((sql, index) => {
       if (index + 1 > applied.version) apply(index + 1, sql);
@@ -44,27 +52,27 @@ export class SqliteStore implements Store {
   }
 
   private roomIdsOf(serviceId: string): string[] {
-    return (this.db.prepare('SELECT id FROM rooms WHERE service_id = ? ORDER BY created_seq').all(serviceId) as Array<{
+    return (this.prepare('SELECT id FROM rooms WHERE service_id = ? ORDER BY created_seq').all(serviceId) as Array<{
       id: string;
     }>).map((row) => row.id);
   }
 
   async createService(service: Omit<Service, 'rooms'>): Promise<void> {
-    this.db.prepare('INSERT INTO services (id, name, key) VALUES (?, ?, ?)').run(service._id, service.name, service.key);
+    this.prepare('INSERT INTO services (id, name, key) VALUES (?, ?, ?)').run(service._id, service.name, service.key);
   }
 
   async getService(id: string): Promise<Service | undefined> {
-    const row = this.db.prepare('SELECT id, name, key FROM services WHERE id = ?').get(id) as ServiceRow | undefined;
+    const row = this.prepare('SELECT id, name, key FROM services WHERE id = ?').get(id) as ServiceRow | undefined;
     return row && { _id: row.id, name: row.name, key: row.key, rooms: this.roomIdsOf(row.id) };
   }
 
   async listServices(): Promise<Service[]> {
-    const rows = this.db.prepare('SELECT id, name, key FROM services ORDER BY rowid').all() as ServiceRow[];
+    const rows = this.prepare('SELECT id, name, key FROM services ORDER BY rowid').all() as ServiceRow[];
     return rows.map((row) => ({ _id: row.id, name: row.name, key: row.key, rooms: this.roomIdsOf(row.id) }));
   }
 
   async deleteService(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM services WHERE id = ?').run(id).changes > 0;
+    return this.prepare('DELETE FROM services WHERE id = ?').run(id).changes > 0;
   }
 
   async createRoom(serviceId: string, room: Room): Promise<void> {
@@ -76,7 +84,7 @@ export class SqliteStore implements Store {
   }
 
   async getRoom(roomId: string): Promise<{ room: Room; serviceId: string } | undefined> {
-    const row = this.db.prepare('SELECT service_id, document FROM rooms WHERE id = ?').get(roomId) as
+    const row = this.prepare('SELECT service_id, document FROM rooms WHERE id = ?').get(roomId) as
       | { service_id: string; document: string }
       | undefined;
     return row && { room: JSON.parse(row.document) as Room, serviceId: row.service_id };
@@ -90,11 +98,11 @@ export class SqliteStore implements Store {
   }
 
   async updateRoom(room: Room): Promise<boolean> {
-    return this.db.prepare('UPDATE rooms SET document = ? WHERE id = ?').run(JSON.stringify(room), room._id).changes > 0;
+    return this.prepare('UPDATE rooms SET document = ? WHERE id = ?').run(JSON.stringify(room), room._id).changes > 0;
   }
 
   async deleteRoom(roomId: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM rooms WHERE id = ?').run(roomId).changes > 0;
+    return this.prepare('DELETE FROM rooms WHERE id = ?').run(roomId).changes > 0;
   }
 
   async createToken(token: TokenRecord): Promise<void> {
@@ -105,10 +113,10 @@ export class SqliteStore implements Store {
 
   async consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult> {
     const consume = this.db.transaction((): ConsumeResult => {
-      const row = this.db.prepare('DELETE FROM tokens WHERE id = ? RETURNING creation_date, document').get(tokenId) as
+      const row = this.prepare('DELETE FROM tokens WHERE id = ? RETURNING creation_date, document').get(tokenId) as
         | { creation_date: number; document: string }
         | undefined;
-      this.db.prepare('DELETE FROM tokens WHERE creation_date < ?').run(now - lifetimeMs);
+      this.prepare('DELETE FROM tokens WHERE creation_date < ?').run(now - lifetimeMs);
       if (!row) return { status: 'missing' };
       if (row.creation_date < now - lifetimeMs) return { status: 'expired' };
       return { status: 'ok', token: JSON.parse(row.document) as TokenRecord };
@@ -117,14 +125,14 @@ export class SqliteStore implements Store {
   }
 
   async getOrCreateKey(name: string, create: () => string): Promise<string> {
-    this.db.prepare('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, create());
-    return (this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string }).value;
+    this.prepare('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, create());
+    return (this.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string }).value;
   }
 
   async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
     const remember = this.db.transaction((): boolean => {
-      this.db.prepare('DELETE FROM nonces WHERE expires_at < ?').run(now);
-      return this.db.prepare('INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING').run(nonce, expiresAt)
+      this.prepare('DELETE FROM nonces WHERE expires_at < ?').run(now);
+      return this.prepare('INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING').run(nonce, expiresAt)
         .changes > 0;
     });
     return remember.immediate();
@@ -132,7 +140,7 @@ export class SqliteStore implements Store {
 
   async saveSession(session: SessionRecord, portal: string, tickets: string[], expiresAt: number, now: number): Promise<void> {
     const save = this.db.transaction(() => {
-      this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now);
+      this.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now);
       this.db
         .prepare(
           `INSERT INTO sessions (participant_id, portal, tickets, retired, expires_at, document) VALUES (?, ?, ?, 0, ?, ?)
@@ -151,7 +159,7 @@ export class SqliteStore implements Store {
         .get(participantId) as SessionRow | undefined;
       const result = judgeClaim(row, ticketId, now);
       if (result.status === 'ok') {
-        this.db.prepare("UPDATE sessions SET tickets = '[]', portal = ? WHERE participant_id = ?").run(portal, participantId);
+        this.prepare("UPDATE sessions SET tickets = '[]', portal = ? WHERE participant_id = ?").run(portal, participantId);
       }
       return result;
     });
@@ -165,7 +173,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteSession(participantId: string, portal: string): Promise<void> {
-    this.db.prepare('DELETE FROM sessions WHERE participant_id = ? AND portal = ? AND retired = 0').run(participantId, portal);
+    this.prepare('DELETE FROM sessions WHERE participant_id = ? AND portal = ? AND retired = 0').run(participantId, portal);
   }
 
   /** Embedded means one process: nobody else can be leader. */
