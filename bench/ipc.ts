@@ -121,7 +121,7 @@ export class Child<M extends Methods> {
   /** Asks the child to finish (it exits when its IPC channel closes); kills it if it lingers. */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    this.process.disconnect();
+    if (this.process.connected) this.process.disconnect();
     const timer = setTimeout(() => this.process.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);

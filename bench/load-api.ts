@@ -42,6 +42,10 @@ export interface DeliveryCounts {
   reordered: number;
 }
 
+export function emptyCounts(): DeliveryCounts {
+  return { clients: 0, expected: 0, lost: 0, duplicated: 0, reordered: 0 };
+}
+
 export type DeliveryAudit = DeliveryCounts & { bySdk: Partial<Record<BenchSdk, DeliveryCounts>> };
 
 export type LoadMethods = {

@@ -3,7 +3,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { messageOf } from '../src/bus/index.js';
 import { BenchClient } from './bench-client.js';
 import { serveParent } from './ipc.js';
-import type { Arrival, BenchSdk, DeliveryAudit, DeliveryCounts, Entry, LoadMethods, RunResult, StreamResult } from './load-api.js';
+import {
+  emptyCounts,
+  type Arrival,
+  type BenchSdk,
+  type DeliveryAudit,
+  type DeliveryCounts,
+  type Entry,
+  type LoadMethods,
+  type RunResult,
+  type StreamResult,
+} from './load-api.js';
 import { inPool, preciseNow } from './stats.js';
 import { usageOf } from './usage.js';
 
@@ -107,10 +117,6 @@ function stream(group: Group, intervalMs: number): Group['stream'] {
   };
   const result = Promise.all(group.clients.map(sender)).then((acked) => ({ acked: Object.fromEntries(acked), failures }));
   return { stop: (atLeast) => void (stopAfter = atLeast), result };
-}
-
-function emptyCounts(): DeliveryCounts {
-  return { clients: 0, expected: 0, lost: 0, duplicated: 0, reordered: 0 };
 }
 
 function countDelivery(counts: DeliveryCounts, wanted: readonly string[], texts: readonly string[]): void {

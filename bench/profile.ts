@@ -29,6 +29,21 @@ function sourceOf(url: string): string {
   return url.replace(/^.*\//, '');
 }
 
+const transportPackages = /^(socket\.io|socket\.io-parser|socket\.io-adapter|engine\.io|engine\.io-parser|ws|@socket\.io\/.*|base64id|cors)$/;
+const socketWrites = new Set(['writev', 'writeUtf8String', 'writeLatin1String', 'writeBuffer', 'writeAsciiString']);
+
+/** The layer that spent a sample: what the report needs to say what limits a run. */
+function layerOf(functionName: string, source: string): string {
+  if (functionName === '(idle)') return 'idle';
+  if (functionName === '(garbage collector)') return 'garbage collection';
+  if (socketWrites.has(functionName)) return 'socket write syscalls';
+  if (source.startsWith('src/')) return 'Conclave (src/)';
+  if (transportPackages.test(source)) return 'Socket.IO, Engine.IO, ws';
+  if (source.startsWith('node:')) return 'Node core (net, streams, http, events, timers)';
+  if (source === 'better-sqlite3') return 'SQLite';
+  return source === '(native)' ? 'other native' : 'other packages';
+}
+
 function top(totals: Map<string, number>, all: number, count: number): Hotspot[] {
   return [...totals]
     .sort((a, b) => b[1] - a[1])
@@ -37,10 +52,11 @@ function top(totals: Map<string, number>, all: number, count: number): Hotspot[]
 }
 
 /** Self time by function and by source, as shares of all samples (idle included, so shares say how busy it was). */
-export async function hotspots(file: string, count = 15): Promise<{ functions: Hotspot[]; sources: Hotspot[] }> {
+export async function hotspots(file: string, count = 10): Promise<{ layers: Hotspot[]; functions: Hotspot[]; sources: Hotspot[] }> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const functions = new Map<string, number>();
   const sources = new Map<string, number>();
+  const layers = new Map<string, number>();
   let all = 0;
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
@@ -51,6 +67,8 @@ export async function hotspots(file: string, count = 15): Promise<{ functions: H
     const name = `${functionName || '(anonymous)'} ${source}${url ? `:${lineNumber + 1}` : ''}`;
     functions.set(name, (functions.get(name) ?? 0) + hits);
     sources.set(source, (sources.get(source) ?? 0) + hits);
+    const layer = layerOf(functionName, source);
+    layers.set(layer, (layers.get(layer) ?? 0) + hits);
   }
-  return { functions: top(functions, all, count), sources: top(sources, all, count) };
+  return { layers: top(layers, all, layers.size), functions: top(functions, all, count), sources: top(sources, all, count) };
 }

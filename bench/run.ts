@@ -138,8 +138,10 @@ async function main(): Promise<void> {
 async function printProfile(directory: string): Promise<void> {
   for (const name of await readdir(directory)) {
     if (!name.endsWith('.cpuprofile')) continue;
-    const { functions, sources } = await hotspots(`${directory}/${name}`);
-    console.log(`\nserver CPU profile of the Conclave run "${name.replace('.cpuprofile', '')}" (${directory}/${name})\n  self time by source:`);
+    const { layers, functions, sources } = await hotspots(`${directory}/${name}`);
+    console.log(`\nserver CPU profile of the Conclave run "${name.replace('.cpuprofile', '')}" (${directory}/${name})\n  self time by layer:`);
+    for (const spot of layers) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+    console.log('  self time by source:');
     for (const spot of sources) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
     console.log('  self time by function:');
     for (const spot of functions) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);

@@ -4,6 +4,7 @@ import type { BaselineMethods } from './baseline.js';
 import type { Child } from './ipc.js';
 import {
   BenchSdks,
+  emptyCounts,
   type BenchSdk,
   type DeliveryAudit,
   type DeliveryCounts,
@@ -104,11 +105,11 @@ function mergeCounts(target: DeliveryCounts, source: DeliveryCounts): DeliveryCo
 }
 
 function mergeAudits(audits: DeliveryAudit[]): DeliveryAudit {
-  const merged: DeliveryAudit = { clients: 0, expected: 0, lost: 0, duplicated: 0, reordered: 0, bySdk: {} };
+  const merged: DeliveryAudit = { ...emptyCounts(), bySdk: {} };
   for (const audit of audits) {
     mergeCounts(merged, audit);
     for (const [sdk, counts] of Object.entries(audit.bySdk) as Array<[BenchSdk, DeliveryCounts]>) {
-      mergeCounts((merged.bySdk[sdk] ??= { clients: 0, expected: 0, lost: 0, duplicated: 0, reordered: 0 }), counts);
+      mergeCounts((merged.bySdk[sdk] ??= emptyCounts()), counts);
     }
   }
   return merged;
