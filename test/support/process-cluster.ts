@@ -20,7 +20,7 @@ import { ManagementClient } from '../../src/client/management-client.js';
 import { MANAGER_ADDRESS, type ManagerRpc, type Purpose, type WorkerSnapshot } from '../../src/cluster/api.js';
 import type { ComponentName } from '../../src/components.js';
 import { NODE_COMMAND, type AgentRpc } from '../../src/conference/index.js';
-import { childrenOf, type ProcessEntry } from './processes.js';
+import { childrenOf, processesWith, type ProcessEntry } from './processes.js';
 import { waitFor, type WaitOptions } from './wait.js';
 
 export const amqpUrl = process.env['CONCLAVE_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -333,6 +333,10 @@ export class ProcessCluster {
   async close(): Promise<void> {
     for (const client of this.clients) client.close();
     await Promise.all(this.processes.map((each) => each.kill()));
+    // Nodes of an agent killed by the test itself outlive it if they fail to notice.
+    for (const agent of this.agents) {
+      for (const { pid } of await processesWith(NODE_COMMAND, '--agent', agent.id)) killQuietly(pid);
+    }
     await this.testBus?.close();
     const admin = new pg.Client({ connectionString: postgresUrl });
     await admin.connect();

@@ -22,18 +22,28 @@ async function statusOf(pid: number): Promise<Status | undefined> {
   }
 }
 
-/** Running (not zombie) children of `pid`, with their command lines. */
-export async function childrenOf(pid: number): Promise<ProcessEntry[]> {
-  const children: ProcessEntry[] = [];
+/** Running (not zombie) processes, with their command lines, whose status passes `select`. */
+async function runningProcesses(select: (status: Status) => boolean): Promise<ProcessEntry[]> {
+  const found: ProcessEntry[] = [];
   for (const name of await readdir('/proc')) {
-    const candidate = Number(name);
-    if (!Number.isInteger(candidate)) continue;
-    const status = await statusOf(candidate);
-    if (status?.ppid !== pid || status.state === 'Z') continue;
-    const args = await readFile(`/proc/${candidate}/cmdline`, 'utf8').catch(() => '');
-    children.push({ pid: candidate, args: args.split('\0').filter(Boolean) });
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const status = await statusOf(pid);
+    if (!status || status.state === 'Z' || !select(status)) continue;
+    const args = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    found.push({ pid, args: args.split('\0').filter(Boolean) });
   }
-  return children;
+  return found;
+}
+
+/** Running children of `pid`. */
+export function childrenOf(pid: number): Promise<ProcessEntry[]> {
+  return runningProcesses(({ ppid }) => ppid === pid);
+}
+
+/** Running processes whose command line holds every one of `args`, whoever their parent is now. */
+export async function processesWith(...args: string[]): Promise<ProcessEntry[]> {
+  return (await runningProcesses(() => true)).filter((entry) => args.every((arg) => entry.args.includes(arg)));
 }
 
 /** False once the process has exited, even if its parent has not reaped it yet. */
