@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { PortalErrors } from '../../src/portal/index.js';
+import { childrenOf, isRunning } from '../support/processes.js';
 import { ask, rawSocket, userAgent } from '../support/raw-socket.js';
 import { clusterTest, portalUrlOf } from '../support/process-cluster.js';
 import { received } from '../support/server.js';
@@ -64,3 +65,20 @@ describe('cluster mode: rooms across separate processes', () => {
     }
   });
 });
+
+describe('cluster mode: shutting down', () => {
+  clusterTest('every component stops cleanly on SIGTERM, and an agent stops the node processes it forked', async (cluster) => {
+    await cluster.start({ portals: 1, agents: 1 });
+    await cluster.join('alice');
+    const [agent] = cluster.agents;
+    const nodes = await childrenOf(agent!.pid);
+    assert.equal(nodes.length, 2, "the room's node and one idle node kept ready");
+
+    for (const component of ['portal', 'conference-agent', 'management-api', 'cluster-manager']) {
+      const stopping = cluster.processes.filter((each) => each.component === component);
+      assert.deepEqual(await Promise.all(stopping.map((each) => each.stop())), stopping.map(() => 0), `${component} exits with 0`);
+    }
+    for (const node of nodes) assert.equal(await isRunning(node.pid), false);
+  });
+});
+
