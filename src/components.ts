@@ -71,7 +71,7 @@ export async function startManagement(
   output?: NodeJS.WritableStream,
 ): Promise<ManagementComponent> {
   const credentials = await bootstrap({ ...infrastructure, ...(output ? { output } : {}) });
-  const api = closeLater(await startManagementApi(infrastructure));
+  const api = closeLater(await startManagementApi({ ...infrastructure, sampleRoomId: credentials.sampleRoomId }));
   return { bootstrap: credentials, api };
 }
 

@@ -21,6 +21,9 @@ export const defaults = {
     /** Upper bound of the random delay before a 401 for an unknown service or a bad signature. */
     authFailureDelay: 1_000,
     rpcTimeout: 3_000,
+    /** Serves `POST /demo/token`: join tokens for anyone who asks. For demos only, never in production. */
+    demo: false,
+    demoTokensPerIpPerMinute: 20,
   },
   portal: {
     port: 8080,

@@ -1,5 +1,12 @@
 import { messageOf, rpcClient, type Bus, type RpcClient } from '../bus/index.js';
-import { MANAGER_ADDRESS, type ManagerRpc, type Preference, type ScheduledWorker } from '../cluster/api.js';
+import {
+  MANAGER_ADDRESS,
+  type ManagerRpc,
+  type Preference,
+  type Purpose,
+  type ScheduledWorker,
+  type WorkerSnapshot,
+} from '../cluster/api.js';
 import type { AgentRpc, NodeRpc } from '../conference/api.js';
 import { ApiErrors } from './errors.js';
 
@@ -9,6 +16,8 @@ export interface ClusterGateway {
   schedulePortal(code: string, preference: Preference, reserveMs: number): Promise<ScheduledWorker>;
   /** The conference node hosting the room now, or null when no node holds it live. */
   nodeOfRoom(room: string): Promise<RpcClient<NodeRpc> | null>;
+  /** The cluster's workers as the manager sees them now, of one purpose or all. */
+  workers(purpose?: Purpose): Promise<WorkerSnapshot[]>;
 }
 
 async function clusterCall<T>(call: () => Promise<T>): Promise<T> {
@@ -32,5 +41,7 @@ export function createClusterGateway(bus: Bus, timeoutMs: number): ClusterGatewa
         const node = await rpcClient<AgentRpc>(bus, agent, timeoutMs).call('queryNode', [room]);
         return node ? rpcClient<NodeRpc>(bus, node, timeoutMs) : null;
       }),
+
+    workers: (purpose) => clusterCall(() => manager.call('getWorkers', purpose === undefined ? [] : [purpose])),
   };
 }

@@ -25,6 +25,10 @@ export function callerOf(request: FastifyRequest): Caller {
   return request.caller;
 }
 
+export function requireSuper(caller: Caller): void {
+  if (!caller.isSuper) throw ApiErrors.permissionDenied();
+}
+
 export interface RoomParams {
   room: string;
 }

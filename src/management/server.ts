@@ -11,11 +11,13 @@ import type { RouteContext } from './context.js';
 import { ApiErrors, ErrorCodes, toApiError } from './errors.js';
 import { createAuthenticator, MAUTH_REALM } from './mauth.js';
 import { HttpMetrics } from './metrics.js';
+import { registerClusterRoutes } from './routes/cluster.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerParticipantRoutes } from './routes/participants.js';
 import { registerRoomRoutes } from './routes/rooms.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerWebRoutes } from './routes/web.js';
 import { completeRouteSchema, createSchemaCompiler } from './validation.js';
 
 export interface ManagementApi {
@@ -28,6 +30,8 @@ export interface ManagementDeps {
   store: Store;
   bus: Bus;
   logger: Logger;
+  /** The bootstrap's sample room: the demo token endpoint's default room. */
+  sampleRoomId?: string;
 }
 
 /** Any store failure reaches the caller as 500/1401, whichever route met it. */
@@ -82,9 +86,11 @@ function acceptJsonOrNothing(app: FastifyInstance): void {
 export async function startManagementApi(deps: ManagementDeps): Promise<ManagementApi> {
   const { config, logger } = deps;
   const store = withDatabaseErrors(deps.store, logger);
+  const superServiceId = await superServiceIdOf(store);
+  const cluster = createClusterGateway(deps.bus, config.management.rpcTimeout);
   const authenticate = createAuthenticator({
     store,
-    superServiceId: await superServiceIdOf(store),
+    superServiceId,
     replayWindowMs: config.management.replayWindow,
     failureDelayMs: config.management.authFailureDelay,
   });
@@ -111,20 +117,17 @@ export async function startManagementApi(deps: ManagementDeps): Promise<Manageme
   });
 
   registerHealthRoutes(app, metrics);
+  registerWebRoutes({ app, config, store, cluster }, { superServiceId, sampleRoomId: deps.sampleRoomId });
   await app.register(async (authenticated) => {
     authenticated.addHook('onRequest', async (request) => {
       request.caller = await authenticate(request.headers.authorization);
     });
-    const context: RouteContext = {
-      app: authenticated,
-      config,
-      store,
-      cluster: createClusterGateway(deps.bus, config.management.rpcTimeout),
-    };
+    const context: RouteContext = { app: authenticated, config, store, cluster };
     registerServiceRoutes(context);
     registerRoomRoutes(context);
     registerTokenRoutes(context);
     registerParticipantRoutes(context);
+    registerClusterRoutes(context);
   });
 
   try {

@@ -1,5 +1,6 @@
 import { messageOf } from '../../bus/index.js';
 import { ConferenceErrors, type ParticipantDetail, type PermissionUpdate } from '../../conference/api.js';
+import type { ClusterGateway } from '../cluster.js';
 import { callerOf, ownRoom, type RoomParams, type RouteContext } from '../context.js';
 import { ApiError, ApiErrors, ErrorCodes } from '../errors.js';
 
@@ -35,7 +36,7 @@ const badUpdateMessages: readonly string[] = [
 ];
 
 /** Node answers to API errors: unknown participants 404/1005, bad permission updates 400/1301. */
-async function askNode<T>(answer: Promise<T>): Promise<T> {
+export async function askNode<T>(answer: Promise<T>): Promise<T> {
   try {
     return await answer;
   } catch (error) {
@@ -43,6 +44,19 @@ async function askNode<T>(answer: Promise<T>): Promise<T> {
     if (notFoundMessages.includes(message)) throw ApiErrors.participantNotFound();
     if (badUpdateMessages.includes(message)) throw ApiErrors.badRequest(message);
     throw ApiErrors.clusterFailed(message);
+  }
+}
+
+/** Everyone in the room now; nobody when no node holds it live. */
+export async function participantsOfRoom(cluster: ClusterGateway, room: string): Promise<ParticipantDetail[]> {
+  const node = await cluster.nodeOfRoom(room);
+  if (!node) return [];
+  try {
+    return await askNode(node.call('getParticipants', [room]));
+  } catch (error) {
+    // The node let the room go between the lookup and the question: nobody is in it.
+    if (error instanceof ApiError && error.code === ErrorCodes.participantNotFound) return [];
+    throw error;
   }
 }
 
@@ -62,15 +76,7 @@ export function registerParticipantRoutes({ app, store, cluster }: RouteContext)
 
   app.get<{ Params: RoomParams }>('/v1/rooms/:room/participants', async (request) => {
     const room = await ownRoom(store, callerOf(request), request.params.room);
-    const node = await cluster.nodeOfRoom(room._id);
-    if (!node) return [];
-    try {
-      return (await askNode(node.call('getParticipants', [room._id]))).map(view);
-    } catch (error) {
-      // The node let the room go between the lookup and the question: nobody is in it.
-      if (error instanceof ApiError && error.code === ErrorCodes.participantNotFound) return [];
-      throw error;
-    }
+    return (await participantsOfRoom(cluster, room._id)).map(view);
   });
 
   app.get<{ Params: ParticipantParams }>('/v1/rooms/:room/participants/:participant', async (request) => {

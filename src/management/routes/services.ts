@@ -1,8 +1,7 @@
 import type { Service } from '../../store/index.js';
-import { callerOf, type RouteContext } from '../context.js';
+import { callerOf, requireSuper, type RouteContext } from '../context.js';
 import { ApiErrors, RequestFailures } from '../errors.js';
 import { newId, newServiceKey } from '../ids.js';
-import type { Caller } from '../mauth.js';
 
 interface ServiceParams {
   service: string;
@@ -18,10 +17,6 @@ const createServiceBody = {
 /** A service as listed: its key is shown once, when it is created, and never again. */
 function summary(service: Service): Omit<Service, 'key'> {
   return { _id: service._id, name: service.name, rooms: service.rooms };
-}
-
-function requireSuper(caller: Caller): void {
-  if (!caller.isSuper) throw ApiErrors.permissionDenied();
 }
 
 /** `/services`: the super service only (SPEC §3). */
