@@ -159,8 +159,12 @@ export class ManagerSeat {
     const leadership = this.leadership;
     this.manager = undefined;
     this.leadership = undefined;
-    await manager?.close();
-    await leadership?.release();
+    try {
+      await manager?.close();
+      await leadership?.release();
+    } catch (error) {
+      this.logger.error({ error: messageOf(error) }, 'could not step down cleanly');
+    }
   }
 
   private setState(state: SeatState): void {
