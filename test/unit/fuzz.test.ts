@@ -1,0 +1,437 @@
+/**
+ * Property-based fuzzing of a running embedded server: random and mutated payloads at every socket
+ * event, raw Socket.IO frames, and every REST route; then the server must still serve normally and
+ * hold nothing for the clients that are gone. Each property runs for a bounded time, so the file
+ * takes about a minute whatever the machine; a failure prints fast-check's seed and counterexample.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
+import type { Socket } from 'socket.io-client';
+import { ClientStates } from '../../src/client/conference-client.js';
+import { createMAuthHeader } from '../../src/management/index.js';
+import { ask, rawSocket, userAgent } from '../support/raw-socket.js';
+import { received, startTestServer, type JoinedClient, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
+
+const budget = { socketEvents: 22_000, rawFrames: 8_000, rest: 20_000 };
+
+let t: TestServer;
+/** Where the socket fuzzer's logins go. */
+let socketRoom: string;
+/** What the REST fuzzer may change or delete, with a participant in it. */
+let restRoom: string;
+let bystander: JoinedClient;
+let victim: JoinedClient;
+/** Strings the fuzzer mutates: a genuine (used) token and a genuine ticket. */
+let tokenTemplate: string;
+let ticketTemplate: string;
+let tenant: { serviceId: string; key: string };
+let superService: { serviceId: string; key: string };
+
+before(async () => {
+  t = await startTestServer({
+    // The fuzzer is one busy client; the limits have their own tests.
+    portal: { eventsPerSecond: 100_000, loginAttemptsPerIpPerMinute: 1_000_000 },
+    management: { authFailureDelay: 0, demo: true },
+  });
+  socketRoom = (await t.management.createRoom('socket fuzz'))._id;
+  restRoom = (await t.management.createRoom('rest fuzz'))._id;
+  bystander = await t.join({ user: 'bystander' });
+  victim = await t.join({ user: 'victim', room: restRoom });
+  ticketTemplate = victim.client.reconnectionTicket!;
+  tokenTemplate = await t.token(socketRoom);
+  const { superServiceId } = t.server.bootstrap;
+  superService = { serviceId: superServiceId, key: (await t.server.store.getService(superServiceId))!.key };
+  const created = await t.management.createService('fuzz-tenant');
+  tenant = { serviceId: created._id, key: created.key };
+});
+after(() => t.stop());
+
+/** Stand for a fresh, valid token, a genuine ticket and a live participant's id; replaced when the case runs. */
+const FRESH_TOKEN = '\u0000fresh-token';
+const TICKET = '\u0000ticket';
+const VICTIM = '\u0000victim';
+
+async function materialise(value: unknown): Promise<unknown> {
+  if (value === FRESH_TOKEN) return t.token(socketRoom);
+  if (value === TICKET) return ticketTemplate;
+  if (value === VICTIM) return victim.id;
+  if (Array.isArray(value)) return Promise.all(value.map(materialise));
+  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    const entries = await Promise.all(Object.entries(value).map(async ([key, field]) => [key, await materialise(field)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------- arbitraries
+
+const anything = fc.anything({ maxDepth: 3, maxKeys: 5, withNullPrototype: true });
+const base64Json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
+
+/** A genuine string, damaged: cut, a character changed, or something inserted. */
+function mutated(template: () => string): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.nat().map((at) => template().slice(0, at % (template().length + 1))),
+    fc.tuple(fc.nat(), fc.char()).map(([at, char]) => {
+      const text = template();
+      const index = at % text.length;
+      return text.slice(0, index) + char + text.slice(index + 1);
+    }),
+    fc.tuple(fc.nat(), fc.string({ maxLength: 40 })).map(([at, inserted]) => {
+      const text = template();
+      const index = at % (text.length + 1);
+      return text.slice(0, index) + inserted + text.slice(index);
+    }),
+  );
+}
+
+/** A genuine base64 JSON object with one field replaced or added. */
+function reshaped(template: () => string, fields: readonly string[]): fc.Arbitrary<string> {
+  return fc.tuple(fc.constantFrom(...fields, 'extra', '__proto__'), anything).map(([field, value]) => {
+    const decoded = JSON.parse(Buffer.from(template(), 'base64').toString()) as Record<string, unknown>;
+    return base64Json({ ...decoded, [field]: value });
+  });
+}
+
+const tokenArbitrary = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(FRESH_TOKEN) },
+  mutated(() => tokenTemplate),
+  reshaped(() => tokenTemplate, ['tokenId', 'host', 'secure', 'signature']),
+  fc.string({ maxLength: 100 }),
+  anything,
+);
+
+const ticketArbitrary = fc.oneof(
+  mutated(() => ticketTemplate),
+  reshaped(() => ticketTemplate, ['participantId', 'ticketId', 'notBefore', 'notAfter', 'signature']),
+  fc.constant(TICKET),
+  anything,
+);
+
+const userAgentArbitrary = fc.oneof(
+  fc.constant(userAgent()),
+  fc.record({ sdk: fc.record({ type: fc.constantFrom('JavaScript', 'C++', 'Python', ''), version: fc.oneof(fc.constant('3.5'), fc.string()) }) }),
+  fc.record({ sdk: anything, os: anything, runtime: anything, capabilities: anything }, { requiredKeys: [] }),
+  anything,
+);
+
+const loginArbitrary = fc.record(
+  {
+    token: tokenArbitrary,
+    userAgent: userAgentArbitrary,
+    protocol: fc.oneof(fc.constantFrom('1.0', '1.1', '1.2', '2.0'), anything),
+    extra: anything,
+  },
+  { requiredKeys: [] },
+);
+
+const idLike = fc.oneof(fc.constantFrom('all', VICTIM, 'me'), fc.string({ maxLength: 30 }), anything);
+
+const textArbitrary = fc.record(
+  {
+    to: idLike,
+    message: fc.oneof(fc.string({ maxLength: 50 }), fc.string({ minLength: 2_040, maxLength: 2_060 }), anything),
+    extra: anything,
+  },
+  { requiredKeys: [] },
+);
+
+const customMessageArbitrary = fc.record(
+  { type: fc.oneof(fc.constant('data'), anything), receiver: idLike, data: fc.oneof(fc.string({ maxLength: 50 }), anything), extra: anything },
+  { requiredKeys: [] },
+);
+
+const knownEvents = [
+  'login', 'relogin', 'refreshReconnectionTicket', 'logout', 'text', 'customMessage',
+  'publish', 'unpublish', 'subscribe', 'unsubscribe', 'soac', 'stream-control', 'subscription-control',
+] as const;
+/** Names socket.io-client itself refuses to emit. */
+const reservedEvents = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
+
+const payloads = new Map<string, fc.Arbitrary<unknown>>([
+  ['login', loginArbitrary],
+  ['relogin', ticketArbitrary],
+  ['text', textArbitrary],
+  ['customMessage', customMessageArbitrary],
+]);
+const payloadFor = (event: string) => payloads.get(event) ?? anything;
+
+interface Step {
+  event: string;
+  args: unknown[];
+  /** Whether the last argument is an ack function; otherwise the arguments go alone. */
+  acknowledged: boolean;
+}
+
+const stepArbitrary: fc.Arbitrary<Step> = fc
+  .oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...knownEvents) },
+    fc.string({ maxLength: 20 }).filter((name) => !reservedEvents.has(name)),
+  )
+  .chain((event) =>
+    fc.record({
+      event: fc.constant(event),
+      args: fc.oneof(
+        { weight: 3, arbitrary: payloadFor(event).map((payload) => [payload]) },
+        fc.array(anything, { maxLength: 3 }),
+        fc.tuple(payloadFor(event), anything, anything),
+      ),
+      acknowledged: fc.boolean(),
+    }),
+  );
+
+// ---------------------------------------------------------------- socket helpers
+
+type Outcome = { kind: 'ack'; status: unknown; data: unknown } | { kind: 'disconnected' };
+
+/** Emits and waits for the ack or the socket's end; silence is a failure. */
+function answerOrDisconnect(socket: Socket, event: string, args: unknown[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    if (!socket.connected) {
+      resolve({ kind: 'disconnected' });
+      return;
+    }
+    const timer = setTimeout(() => reject(new Error(`no answer to "${event}" within 3 s`)), 3_000);
+    const onDisconnect = () => {
+      clearTimeout(timer);
+      resolve({ kind: 'disconnected' });
+    };
+    socket.once('disconnect', onDisconnect);
+    socket.emit(event, ...args, (status: unknown, data: unknown) => {
+      clearTimeout(timer);
+      socket.off('disconnect', onDisconnect);
+      resolve({ kind: 'ack', status, data });
+    });
+  });
+}
+
+function assertWellFormed(outcome: Outcome, event: string): void {
+  if (outcome.kind === 'disconnected') return;
+  assert.ok(['ok', 'success', 'error'].includes(outcome.status as string), `"${event}" answered status ${String(outcome.status)}`);
+  if (outcome.status === 'error') {
+    assert.equal(typeof outcome.data, 'string', `"${event}" answered error without a message`);
+    assert.ok((outcome.data as string).length > 0);
+  }
+}
+
+async function loggedInSocket(): Promise<Socket> {
+  const socket = await rawSocket(t.portalUrl);
+  const answer = await ask(socket, 'login', { token: await t.token(socketRoom), userAgent: userAgent(), protocol: '1.2' });
+  assert.equal(answer.status, 'ok');
+  return socket;
+}
+
+const fuzzOptions = (timeLimit: number) => ({
+  numRuns: 1_000_000,
+  interruptAfterTimeLimit: timeLimit,
+  markInterruptAsFailure: false,
+});
+
+// ---------------------------------------------------------------- REST
+
+const restRoutes = [
+  ['POST', '/services'], ['GET', '/services'], ['GET', '/services/:id'], ['DELETE', '/services/:id'],
+  ['POST', '/v1/rooms'], ['GET', '/v1/rooms'], ['GET', '/v1/rooms/:id'], ['PUT', '/v1/rooms/:id'], ['DELETE', '/v1/rooms/:id'],
+  ['POST', '/v1/rooms/:id/tokens'], ['GET', '/v1/rooms/:id/participants'],
+  ['GET', '/v1/rooms/:id/participants/:id'], ['PATCH', '/v1/rooms/:id/participants/:id'], ['DELETE', '/v1/rooms/:id/participants/:id'],
+  ['GET', '/v1/cluster/workers'], ['GET', '/v1/cluster/rooms'], ['GET', '/v1/cluster/rooms/:id/participants'],
+  ['DELETE', '/v1/cluster/rooms/:id/participants/:id'],
+  ['GET', '/healthz'], ['GET', '/metrics'], ['GET', '/web/:id'], ['POST', '/demo/token'],
+] as const;
+
+/** The web pages answer as pages (in tests they are not built: 503 and a hint), not in the API's format. */
+const pagePaths = new Set(['/', '/admin']);
+
+const pathParameter = fc.oneof(
+  fc.constantFrom('ROOM', 'SUPER', 'TENANT', 'VICTIM'),
+  fc.string({ maxLength: 30 }).map(encodeURIComponent),
+  fc.constantFrom('..', '%zz', '%00', '%2F', 'a'.repeat(101), 'a'.repeat(200), '__proto__', 'constructor', 'ffffffffffffffffffffffff'),
+);
+
+const validishBodies = fc.oneof(
+  fc.record({ name: fc.oneof(fc.string(), anything) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      name: fc.string({ maxLength: 20 }),
+      options: fc.record(
+        {
+          participantLimit: fc.oneof(fc.integer({ min: -2, max: 5 }), anything),
+          roles: fc.oneof(fc.array(fc.record({ role: fc.string({ maxLength: 10 }), publish: anything, subscribe: anything }, { requiredKeys: [] }), { maxLength: 3 }), anything),
+          views: fc.oneof(fc.array(anything, { maxLength: 2 }), anything),
+          notifying: anything,
+          extra: anything,
+        },
+        { requiredKeys: [] },
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.record({ user: fc.oneof(fc.string({ maxLength: 300 }), anything), role: fc.constantFrom('presenter', 'viewer', 'nobody'), preference: anything }, { requiredKeys: [] }),
+  fc.array(
+    fc.record({ op: fc.constantFrom('replace', 'add', 'remove'), path: fc.constantFrom('/permission/publish', '/permission/subscribe/audio', '/permission', '/x'), value: anything }, { requiredKeys: [] }),
+    { maxLength: 3 },
+  ),
+);
+
+const restCase = fc.record({
+  route: fc.constantFrom(...restRoutes),
+  parameters: fc.tuple(pathParameter, pathParameter),
+  query: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }), { nil: undefined }),
+  body: fc.option(
+    fc.oneof(
+      { weight: 3, arbitrary: validishBodies.map((body) => JSON.stringify(body)) },
+      fc.jsonValue().map((value) => JSON.stringify(value)),
+      fc.string({ maxLength: 100 }),
+    ),
+    { nil: undefined },
+  ),
+  contentType: fc.constantFrom(undefined, 'application/json', 'text/plain;charset=UTF-8', 'application/xml', 'application/json; charset=utf-8'),
+  auth: fc.constantFrom('super', 'super', 'super', 'tenant', 'none', 'garbage', 'wrong key', 'stale'),
+});
+
+type RestCase = typeof restCase extends fc.Arbitrary<infer T> ? T : never;
+
+function authorizationFor(auth: RestCase['auth']): string | undefined {
+  switch (auth) {
+    case 'super':
+      return createMAuthHeader(superService);
+    case 'tenant':
+      return createMAuthHeader(tenant);
+    case 'wrong key':
+      return createMAuthHeader({ ...superService, key: 'not-the-key' });
+    case 'stale':
+      return createMAuthHeader({ ...superService, timestamp: Date.now() - 3_600_000 });
+    case 'garbage':
+      return 'MAuth realm=x,mauth_signature_method=HMAC_SHA256,mauth_serviceid=,mauth_timestamp=abc';
+    case 'none':
+      return undefined;
+  }
+}
+
+async function send(restCaseValue: RestCase): Promise<{ label: string; status: number; text: string; page: boolean }> {
+  const [method, template] = restCaseValue.route;
+  const real: Record<string, string> = { ROOM: restRoom, SUPER: superService.serviceId, TENANT: tenant.serviceId, VICTIM: victim.id };
+  let index = 0;
+  let path: string = template.replace(/:id/g, () => {
+    const parameter = restCaseValue.parameters[index++]!;
+    return real[parameter] ?? parameter;
+  });
+  if (restCaseValue.query) path += `?${new URLSearchParams(restCaseValue.query)}`;
+  const headers: Record<string, string> = {};
+  const authorization = authorizationFor(restCaseValue.auth);
+  if (authorization) headers['authorization'] = authorization;
+  if (restCaseValue.contentType) headers['content-type'] = restCaseValue.contentType;
+  const withBody = restCaseValue.body !== undefined && method !== 'GET';
+  const response = await fetch(`http://127.0.0.1:${t.server.management.port}${path}`, {
+    method,
+    headers,
+    body: withBody ? restCaseValue.body! : null,
+  });
+  const page = pagePaths.has(new URL(response.url).pathname);
+  return { label: `${method} ${path}`, status: response.status, text: await response.text(), page };
+}
+
+// ---------------------------------------------------------------- the tests
+
+describe('fuzzing', () => {
+  test('every socket event answers random and mutated payloads with ok/error or a disconnect, never silence', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.array(stepArbitrary, { minLength: 1, maxLength: 6 }), async (startLoggedIn, steps) => {
+        const socket = startLoggedIn ? await loggedInSocket() : await rawSocket(t.portalUrl);
+        try {
+          for (const step of steps) {
+            const args = (await materialise(step.args)) as unknown[];
+            if (!step.acknowledged) {
+              socket.emit(step.event, ...args);
+              continue;
+            }
+            const outcome = await answerOrDisconnect(socket, step.event, args);
+            assertWellFormed(outcome, step.event);
+            if (outcome.kind === 'disconnected') break;
+          }
+          // Whatever came before, the connection still answers (or has been closed).
+          assertWellFormed(await answerOrDisconnect(socket, 'refreshReconnectionTicket', []), 'refreshReconnectionTicket');
+        } finally {
+          socket.close();
+        }
+      }),
+      fuzzOptions(budget.socketEvents),
+    );
+  });
+
+  test('raw Socket.IO frames, malformed or not, at most close their own connection', async () => {
+    const frame = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.tuple(fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '42', '43', '451-', '21', '2/other,'), fc.string({ maxLength: 60 })).map(([prefix, rest]) => prefix + rest),
+      fc.tuple(fc.constantFrom('2', '21', '3', '4', '0', '51-'), fc.jsonValue({ maxDepth: 3 })).map(([prefix, value]) => prefix + JSON.stringify(value)),
+      fc.tuple(fc.constantFrom(...knownEvents), fc.jsonValue({ maxDepth: 2 })).map(([event, value]) => `2${JSON.stringify([event, value])}`),
+    // A well-formed DISCONNECT packet is the client leaving on purpose: rightly, nothing more is said on that socket.
+    ).filter((text) => !/^1\d*$/.test(text));
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.array(frame, { minLength: 1, maxLength: 4 }), async (startLoggedIn, frames) => {
+        const socket = startLoggedIn ? await loggedInSocket() : await rawSocket(t.portalUrl);
+        try {
+          for (const text of frames) socket.io.engine.write(text);
+          assertWellFormed(await answerOrDisconnect(socket, 'logout', []), 'logout');
+        } finally {
+          socket.close();
+        }
+      }),
+      fuzzOptions(budget.rawFrames),
+    );
+    assert.equal(bystander.client.state, ClientStates.connected);
+  });
+
+  test('every REST route answers random and mutated requests with a status below 500 and the API error format', async () => {
+    await fc.assert(
+      fc.asyncProperty(restCase, async (restCaseValue) => {
+        const { label, status, text, page } = await send(restCaseValue);
+        if (page) return;
+        assert.ok(status < 500, `${label} answered ${status}: ${text}`);
+        if (status >= 400 && !label.includes('/web/')) {
+          const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+          assert.equal(typeof body.error?.code, 'number', `${label}: ${text}`);
+          assert.equal(typeof body.error?.message, 'string', `${label}: ${text}`);
+        }
+      }),
+      fuzzOptions(budget.rest),
+    );
+  });
+
+  test('afterwards the server still serves a normal login, text and relogin, and the bystander was never disturbed', async () => {
+    assert.equal(bystander.client.state, ClientStates.connected);
+    const alice = await t.join({ user: 'alice' });
+    await alice.client.send('all', 'after the storm');
+    const seen = await received(bystander.notifications, 'text');
+    assert.ok(seen.some((notification) => (notification.data as { message: string }).message === 'after the storm'));
+    alice.client.socket.io.engine.close();
+    await waitFor('alice to resume', () => alice.client.state === ClientStates.resumed || alice.client.state);
+    await alice.client.send('all', 'resumed');
+    await alice.client.leave();
+  });
+
+  test('afterwards no participant or task is left but the bystander', async () => {
+    victim.client.close();
+    const portal = t.server.portal;
+    const bystanderCode = portal.registry.get(bystander.id)!.tokenCode;
+    const settle = { timeoutMs: 8_000, intervalMs: 50 };
+    await waitFor('the portal to hold only the bystander', () => {
+      const ids = portal.registry.all().map((session) => session.participantId);
+      return (ids.length === 1 && ids[0] === bystander.id) || `registry holds ${ids.length}`;
+    }, settle);
+    assert.deepEqual(portal.tasks, [bystanderCode]);
+    await waitFor('the manager to see the portal holding only the bystander', () => {
+      const tasks = t.server.manager.getWorkers('portal').flatMap((worker) => worker.tasks);
+      return (tasks.length === 1 && tasks[0] === bystanderCode) || `portal tasks ${tasks.length}`;
+    }, settle);
+    const sample = await t.management.getParticipants(t.sampleRoom);
+    assert.deepEqual(sample.map((participant) => participant.id), [bystander.id]);
+    await waitFor('the fuzzed rooms to be empty and given up', async () => {
+      const rooms = t.server.agent.nodes.snapshot().flatMap((node) => node.tasks);
+      return (rooms.length === 1 && rooms[0] === t.sampleRoom) || `agent tasks ${JSON.stringify(rooms)}`;
+    }, settle);
+    assert.deepEqual([...t.server.agent.worker.tasks], [t.sampleRoom]);
+  });
+});
