@@ -129,6 +129,12 @@ describe('cluster mode: faults survived', () => {
     await bob.client.send('all', 'after the takeover');
     await notified(alice, 'text', (data) => (data as { message?: string }).message === 'after the takeover');
     assert.equal(alice.notifications.some(({ event }) => event === 'drop'), false);
+  }, {
+    // Workers must re-join while the new manager initializes, and a keep-alive lost with the old
+    // manager's queue fails only at its RPC timeout: keep that well inside the initial time.
+    CLUSTER__RPC_TIMEOUT: '1500',
+    AGENT__NODE_READY_TIMEOUT: '1400',
+    CLUSTER__INITIAL_TIME: '4000',
   });
 
   clusterTest('after RabbitMQ restarts while idle, every component reconnects and the next login works', async (cluster) => {

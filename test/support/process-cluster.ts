@@ -31,6 +31,8 @@ const conclave = join(repository, 'src/bin/conclave.ts');
 /** Process start-up (tsx compiling on a shared 2-core machine) is the slow part. */
 export const slow: WaitOptions = { timeoutMs: 30_000, intervalMs: 50 };
 
+export type ClusterSettings = Partial<Record<keyof typeof clusterTimers, string>>;
+
 /** Timers of every component, shrunk so failures are noticed within about a second. */
 export const clusterTimers = {
   PORTAL__RECONNECTION_TIMEOUT: '2500',
@@ -171,10 +173,14 @@ export class ProcessCluster {
   private testBus: AmqpBus | undefined;
   private readonly clients = new Set<ConferenceClient>();
 
-  private constructor(readonly dataDir: string) {}
+  private constructor(
+    readonly dataDir: string,
+    private readonly settings: ClusterSettings,
+  ) {}
 
-  static async create(): Promise<ProcessCluster> {
-    return new ProcessCluster(await mkdtemp(join(tmpdir(), 'conclave-cluster-')));
+  /** `settings` (environment names without `CONCLAVE_`) override `clusterTimers` for every process. */
+  static async create(settings: ClusterSettings = {}): Promise<ProcessCluster> {
+    return new ProcessCluster(await mkdtemp(join(tmpdir(), 'conclave-cluster-')), settings);
   }
 
   get management(): ManagementClient {
@@ -187,6 +193,7 @@ export class ProcessCluster {
     for (const key of Object.keys(env)) if (key.startsWith('CONCLAVE_')) delete env[key];
     const settings: Record<string, string> = {
       ...clusterTimers,
+      ...this.settings,
       DATA_DIR: this.dataDir,
       LOG__LEVEL: 'info',
       BUS__TYPE: 'amqp',
@@ -357,9 +364,9 @@ function killQuietly(pid: number): void {
 }
 
 /** A test with a fresh cluster, closed whatever happens; on failure the processes' output is attached. */
-export function clusterTest(name: string, body: (cluster: ProcessCluster) => Promise<void>): void {
+export function clusterTest(name: string, body: (cluster: ProcessCluster) => Promise<void>, settings: ClusterSettings = {}): void {
   it(name, async (t) => {
-    const cluster = await ProcessCluster.create();
+    const cluster = await ProcessCluster.create(settings);
     try {
       await body(cluster);
     } catch (error) {
