@@ -14,7 +14,7 @@ export interface WorkerView {
   state: number;
   load: number;
   maxLoad: number;
-  /** Where the worker says it is reached, `host:port`. */
+  /** Where the worker says it is reached: `host:port`, or the host alone for a worker with no port. */
   address: string;
   /** Counts only: a portal's tasks are token codes, which stay inside the cluster. */
   tasks: number;
@@ -33,13 +33,14 @@ export type ParticipantPlacement = Pick<ParticipantDetail, 'id' | 'user' | 'role
 const EVERY_ROOM = { offset: 0, limit: 2 ** 31 - 1 };
 
 function workerView(worker: WorkerSnapshot): WorkerView {
+  const host = worker.info.hostname || worker.info.ip;
   return {
     id: worker.id,
     purpose: worker.purpose,
     state: worker.state,
     load: worker.load,
     maxLoad: worker.info.maxLoad,
-    address: `${worker.info.hostname || worker.info.ip}:${worker.info.port}`,
+    address: worker.info.port ? `${host}:${worker.info.port}` : host,
     tasks: worker.tasks.length,
     reservations: worker.reservations.length,
   };
@@ -85,13 +86,16 @@ export function registerClusterRoutes({ app, store, cluster }: RouteContext): vo
     },
   );
 
-  app.delete<{ Params: ParticipantParams }>('/v1/cluster/rooms/:room/participants/:participant', async (request, reply) => {
-    requireSuper(callerOf(request));
-    const { room, participant } = request.params;
-    if (!(await store.getRoom(room))) throw ApiErrors.roomNotFound();
-    const node = await cluster.nodeOfRoom(room);
-    if (!node) throw ApiErrors.participantNotFound();
-    await askNode(node.call('dropParticipant', [room, participant]));
-    return reply.send();
-  });
+  app.delete<{ Params: ParticipantParams }>(
+    '/v1/cluster/rooms/:room/participants/:participant',
+    async (request, reply) => {
+      requireSuper(callerOf(request));
+      const { room, participant } = request.params;
+      if (!(await store.getRoom(room))) throw ApiErrors.roomNotFound();
+      const node = await cluster.nodeOfRoom(room);
+      if (!node) throw ApiErrors.participantNotFound();
+      await askNode(node.call('dropParticipant', [room, participant]));
+      return reply.send();
+    },
+  );
 }
