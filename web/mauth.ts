@@ -4,6 +4,8 @@
  */
 const REALM = 'http://marte3.dit.upm.es';
 const encoder = new TextEncoder();
+/** `CryptoKey`, named so that this file compiles with Node's types as well as the DOM's. */
+type SigningKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -12,7 +14,7 @@ function hex(bytes: Uint8Array): string {
 export class MAuthSigner {
   private constructor(
     readonly serviceId: string,
-    private readonly key: CryptoKey,
+    private readonly key: SigningKey,
   ) {}
 
   /** The key is imported as non-extractable: once signed in, page scripts can sign but not read it. */

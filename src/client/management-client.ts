@@ -2,6 +2,7 @@ import type { Preference } from '../cluster/api.js';
 import type { Permission, PermissionUpdate } from '../conference/api.js';
 import { createMAuthHeader } from '../management/mauth.js';
 import type { RoomOptions } from '../management/room-options.js';
+import type { ParticipantPlacement, RoomSummary, WorkerView } from '../management/routes/cluster.js';
 import type { Room, Service } from '../store/index.js';
 
 export interface ManagementClientOptions {
@@ -119,6 +120,30 @@ export class ManagementClient {
 
   dropParticipant(roomId: string, participantId: string): Promise<void> {
     return this.discard('DELETE', this.participantPath(roomId, participantId));
+  }
+
+  /** Super service only: the cluster's workers with their load, state and task counts. */
+  getWorkers(): Promise<WorkerView[]> {
+    return this.json('GET', '/v1/cluster/workers');
+  }
+
+  /** Super service only: every service's rooms with how many participants each has now. */
+  getClusterRooms(): Promise<RoomSummary[]> {
+    return this.json('GET', '/v1/cluster/rooms');
+  }
+
+  /** Super service only: who is in any service's room, and on which portal. */
+  getClusterParticipants(roomId: string): Promise<ParticipantPlacement[]> {
+    return this.json('GET', this.clusterParticipantsPath(roomId));
+  }
+
+  /** Super service only: drops a participant from any service's room. */
+  dropClusterParticipant(roomId: string, participantId: string): Promise<void> {
+    return this.discard('DELETE', `${this.clusterParticipantsPath(roomId)}/${encodeURIComponent(participantId)}`);
+  }
+
+  private clusterParticipantsPath(roomId: string): string {
+    return `/v1/cluster/rooms/${encodeURIComponent(roomId)}/participants`;
   }
 
   private roomPath(roomId: string): string {
