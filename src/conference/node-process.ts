@@ -78,10 +78,10 @@ class NodeProcess implements LaunchedNode {
         resolve();
       };
       child.once('exit', end);
-      // Emitted instead of 'exit' when the process could not be spawned at all.
-      child.once('error', (error) => {
+      child.on('error', (error) => {
         this.logger.error({ node: nodeId, error: error.message }, 'conference node process failed');
-        if (child.exitCode === null && child.signalCode === null && child.pid === undefined) end();
+        // A process that could not be spawned at all has no pid and emits no 'exit'.
+        if (child.pid === undefined) end();
       });
     });
     child.on('message', (message: NodeMessage) => {
