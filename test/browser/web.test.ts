@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 /** Pings slow enough for a browser on two shared cores, and time to come back from a cut. */
 const browserTimers = {
   management: { demo: true },
-  portal: { pingInterval: 1_000, pingTimeout: 1_000, reconnectionTimeout: 5_000 },
+  portal: { pingInterval: 1_000, pingTimeout: 1_000, reconnectionTimeout: 10_000 },
 };
 
 interface JoinedPage {
@@ -40,9 +40,10 @@ describe('the web pages in Chromium', () => {
   });
 
   after(async () => {
+    // The server first: pages closed before it would leave sessions waiting for their relogin.
+    await server?.stop();
     for (const context of contexts) await context.close();
     await browser?.close();
-    await server?.stop();
   });
 
   async function openPage(path: string): Promise<JoinedPage> {
