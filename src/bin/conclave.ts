@@ -26,20 +26,25 @@ async function main(): Promise<void> {
   const config = loadConfig({ file: args.configFile, env: process.env, overrides: args.overrides });
   const logger = createLogger(config.log.level);
   const command = args.command ?? 'embedded';
+  if (command !== 'embedded' && !isComponentName(command)) throw new ConfigError(`unknown command "${command}"\n${usage}`);
+  // Listening for signals before start-up means a Ctrl-C during it still shuts down cleanly.
+  const stopped = stopOnSignals();
   if (command === 'embedded') {
     const server = await startEmbedded(config, logger);
+    const management = `http://localhost:${server.management.port}`;
     console.log(`Conclave is running (embedded mode)
   portal (Socket.IO):  ${server.portal.port}
   management API:      ${server.management.port}
+  join page:           ${management}/${config.management.demo ? '' : ' (start with --management.demo true to get tokens from it)'}
+  admin page:          ${management}/admin
   data directory:      ${config.dataDir}
   super service:       ${server.bootstrap.superServiceId} (credentials in ${server.bootstrap.credentialsFile})
   sample room:         ${server.bootstrap.sampleRoomId}`);
-    stopOnSignals(() => server.close());
+    stopped.onStop(() => server.close());
     return;
   }
-  if (!isComponentName(command)) throw new ConfigError(`unknown command "${command}"\n${usage}`);
   const component = await startComponent(command, config, logger, { nodeScript: script, announce: (line) => console.log(line) });
-  stopOnSignals(() => component.close());
+  stopped.onStop(() => component.close());
 }
 
 /**
@@ -67,14 +72,23 @@ async function runNode(args: ParsedArguments): Promise<void> {
   channel.onAgentGone(() => stop());
 }
 
-function stopOnSignals(close: () => Promise<void>): void {
-  const stop = stopper(close);
+/** Runs `onStop(close)` on the first SIGINT/SIGTERM, whether it came before or after start-up. */
+function stopOnSignals(): { onStop(close: () => Promise<void>): void } {
+  let signalled = false;
+  let stop: (() => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     console.log(`${signal} received, shutting down`);
-    stop();
+    signalled = true;
+    stop?.();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  return {
+    onStop(close) {
+      stop = stopper(close);
+      if (signalled) stop();
+    },
+  };
 }
 
 /** Closes once, then exits: 0 when everything closed cleanly. */

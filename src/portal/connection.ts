@@ -272,7 +272,7 @@ export class Connection implements Carrier {
       return;
     }
     const previous = session.carrier;
-    if (previous instanceof Connection && previous !== this) previous.handOver();
+    if (previous instanceof Connection && previous !== this) previous.detach();
     this.portal.registry.forgetTickets(session);
     const gone = this.state !== ConnectionState.connecting;
     this.adopt(session);
@@ -323,8 +323,8 @@ export class Connection implements Carrier {
     }
   }
 
-  /** Gives this connection's session to a relogin on another socket, closing this one without leaving. */
-  handOver(): void {
+  /** Lets go of the session without leaving its room (it moved to another socket or portal, or the portal closes). */
+  detach(): void {
     clearTimeout(this.waitTimer);
     this.session = undefined;
     this.state = ConnectionState.initialized;

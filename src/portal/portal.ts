@@ -168,7 +168,7 @@ export class Portal implements PortalContext {
         if (!session) return;
         this.logger.info({ participant: participantId, room: session.roomId }, 'participant moved to another portal');
         this.registry.remove(session);
-        if (session.carrier instanceof Connection) session.carrier.handOver();
+        if (session.carrier instanceof Connection) session.carrier.detach();
       },
     });
     this.clusterEvents = await this.deps.bus.subscribe(CLUSTER_EVENTS, (message) => this.onClusterEvent(message as ClusterEvent));
@@ -291,6 +291,7 @@ export class Portal implements PortalContext {
     clearInterval(this.keyReload);
     for (const session of this.registry.all()) {
       session.reconnection = false;
+      if (session.carrier instanceof Connection) session.carrier.detach();
       await this.endSession(session, true);
     }
     this.io.disconnectSockets(true);

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ConferenceClient } from '../../src/client/conference-client.js';
+import { ManagementClient } from '../../src/client/management-client.js';
 import { waitFor } from '../support/wait.js';
 
 interface Started {
@@ -54,6 +56,23 @@ describe('the conclave command', () => {
     assert.equal(/super service:\s+(\S+)/.exec(second.output())![1], /super service:\s+(\S+)/.exec(text)![1]);
     second.child.kill('SIGINT');
     assert.equal(await exited(second.child), 0);
+  });
+
+  test('stops at once on SIGTERM while a participant waits to reconnect, though the reconnection timeout is a minute', async () => {
+    const started = conclave(args());
+    await waitFor('the start banner', () => started.output().includes('sample room:') || started.output(), { timeoutMs: 20_000, intervalMs: 50 });
+    const text = started.output();
+    const { id, key } = JSON.parse(await readFile(join(dataDir, 'super-service.json'), 'utf8')) as { id: string; key: string };
+    const management = new ManagementClient({ url: `http://127.0.0.1:${/management API:\s+(\d+)/.exec(text)![1]}`, serviceId: id, key });
+    const client = new ConferenceClient(`http://127.0.0.1:${/portal \(Socket\.IO\):\s+(\d+)/.exec(text)![1]}`, { socket: { reconnection: false } });
+    await client.join(await management.createToken(/sample room:\s+(\S+)/.exec(text)![1]!, 'waiting', 'presenter'));
+    client.socket.io.engine.close();
+    await waitFor('the participant to be away', async () => (await management.getParticipants(/sample room:\s+(\S+)/.exec(text)![1]!)).length === 1);
+    const stopping = Date.now();
+    started.child.kill('SIGTERM');
+    assert.equal(await exited(started.child), 0);
+    assert.ok(Date.now() - stopping < 10_000, `took ${Date.now() - stopping} ms`);
+    client.close();
   });
 
   test('refuses an unknown configuration key, naming it', async () => {

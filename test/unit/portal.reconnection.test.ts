@@ -190,6 +190,18 @@ describe('reconnection', () => {
   });
 });
 
+describe('portal shutdown', () => {
+  test('closing the server leaves no timer of a participant that was waiting to reconnect', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    const local = await startTestServer({ portal: { reconnectionTimeout: 60_000 } });
+    const joined = await local.join({ user: 'away' });
+    await cut(joined.client, local);
+    await local.stop();
+    await waitFor('the timers to be gone', () => timers() <= before || `${timers() - before} left`, { timeoutMs: 3_000 });
+  });
+});
+
 describe('reconnection limits', () => {
   test('a ticket past its lifetime fails with Ticket is expired', async () => {
     const short = await startTestServer({ portal: { reconnectionTicketLifetime: 300 } });
