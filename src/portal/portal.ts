@@ -74,17 +74,12 @@ export class Portal implements PortalContext {
     const portal = this.config.portal;
     this.tls = tlsOptions(portal.tls);
     this.httpServer = this.tls ? createHttpsServer(this.tls) : createHttpServer();
-    const anyOrigin = portal.cors.includes('*');
     this.io = new Server(this.httpServer, {
       allowEIO3: true,
-      cors: { origin: anyOrigin ? '*' : [...portal.cors] },
-      // CORS binds only a browser reading answers; a browser's WebSocket is refused here. Native SDKs send no Origin.
+      cors: { origin: portal.cors.includes('*') ? '*' : [...portal.cors] },
       allowRequest: (request, answer) => {
-        const origin = request.headers.origin;
-        if (!anyOrigin && origin !== undefined && !portal.cors.includes(origin)) answer(ConnectionRefusals.origin, false);
-        else if (this.connectionsFrom(request.socket.remoteAddress ?? '') >= portal.maxConnectionsPerIp) {
-          answer(ConnectionRefusals.tooManyConnections, false);
-        } else answer(null, true);
+        const refusal = this.refusalOf(request.headers.origin, request.socket.remoteAddress ?? '');
+        answer(refusal ?? null, refusal === undefined);
       },
       pingInterval: portal.pingInterval,
       pingTimeout: portal.pingTimeout,
@@ -176,6 +171,17 @@ export class Portal implements PortalContext {
     this.io.engine.on('connection', (connection: EngineConnection) => this.countConnection(connection));
     // A connection lives on through its socket's listeners.
     this.io.on('connection', (socket) => new Connection(socket, this));
+  }
+
+  /**
+   * Why a handshake is refused, if it is. CORS binds only a browser reading answers, so a browser's
+   * WebSocket from another origin is refused here; native SDKs send no Origin.
+   */
+  private refusalOf(origin: string | undefined, ip: string): string | undefined {
+    const { cors, maxConnectionsPerIp } = this.config.portal;
+    if (origin !== undefined && !cors.includes('*') && !cors.includes(origin)) return ConnectionRefusals.origin;
+    if (this.connectionsFrom(ip) >= maxConnectionsPerIp) return ConnectionRefusals.tooManyConnections;
+    return undefined;
   }
 
   private connectionsFrom(ip: string): number {
