@@ -90,7 +90,6 @@ export class Connection implements Carrier {
   private session: Session | undefined;
   private loginTimer: NodeJS.Timeout | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
-  private readonly events = new Set<string>();
   private readonly rate: EventRate;
 
   constructor(
@@ -111,8 +110,9 @@ export class Connection implements Carrier {
         ack('error', this.state === ConnectionState.connected ? PortalErrors.mediaUnavailable : PortalErrors.illegalRequest),
       );
     }
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      if (typeof event === 'string' && this.events.has(event)) return;
+    // Any other event is answered too.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (socket.listenerCount(event) > 0) return;
       const ack = takeAck(args);
       if (this.admit(ack)) ack('error', PortalErrors.illegalRequest);
     });
@@ -133,7 +133,6 @@ export class Connection implements Carrier {
 
   /** Registers a handler that gets the payload and a safe ack whatever the client sent. */
   private handle(event: string, handler: (payload: unknown, ack: Ack) => void | Promise<void>): void {
-    this.events.add(event);
     this.socket.on(event, (...args: unknown[]) => {
       const ack = takeAck(args);
       if (!this.admit(ack)) return;
