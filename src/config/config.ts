@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
+import { strategyNames } from '../cluster/strategies/index.js';
 import { defaults, type Config, type ConfigOverrides } from './defaults.js';
 
 export { defaults, type Config, type ConfigOverrides } from './defaults.js';
@@ -8,7 +9,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const strategyNames = ['least-used', 'most-used', 'last-used', 'round-robin', 'randomly-pick', 'weight-robin'];
 
 const leafConstraints: Record<string, object> = {
   'log.level': { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
