@@ -1,10 +1,14 @@
-/** The management API on a real port, with a real SQLite store in a temp data dir and a stand-in manager. */
+/**
+ * The management API on a real port, with a real SQLite store in a temp data dir and the real cluster
+ * manager on an in-process bus; portals are real cluster workers that a test joins as it needs them.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { InProcessBus } from '../../src/bus/in-process.js';
 import { ManagementClient } from '../../src/client/management-client.js';
+import { ClusterWorker, startClusterManager, type ClusterManager, type LoadMeter, type WorkerInfo } from '../../src/cluster/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import {
@@ -16,18 +20,25 @@ import {
   type ManagementApi,
 } from '../../src/management/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { serveStandInManager, type StandInManager } from './stand-in-manager.js';
 
 export interface Credentials {
   serviceId: string;
   key: string;
 }
 
+export type PortalInfo = Partial<Omit<WorkerInfo, 'state' | 'maxLoad'>>;
+
+/** Where the portal that `joinPortal` joins by default says clients reach it. */
+export const examplePortal = { ip: '127.0.0.1', hostname: 'portal.example.test', port: 8080, via_host: '', ssl: false };
+
 export interface ManagementHarness {
   readonly config: Config;
   url: string;
-  readonly bus: InProcessBus;
-  readonly manager: StandInManager;
+  readonly manager: ClusterManager;
+  /** Joins a portal worker to the manager: `examplePortal` with `info` over it; the load it reports comes from `loadMeter`. */
+  joinPortal(info?: PortalInfo, loadMeter?: LoadMeter): Promise<ClusterWorker>;
+  /** Every portal joined so far quits, and the manager forgets it. */
+  quitPortals(): Promise<void>;
   store: SqliteStore;
   api: ManagementApi;
   bootstrap: Bootstrap;
@@ -59,10 +70,12 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
       ...overrides,
       dataDir,
       management: { host: '127.0.0.1', port: 0, authFailureDelay: 5, rpcTimeout: 500, ...overrides.management },
+      cluster: { loadReportPeriod: 20, ...overrides.cluster },
     },
   });
   const bus = new InProcessBus();
-  const manager = await serveStandInManager(bus);
+  const manager = await startClusterManager({ config, bus, logger: silentLogger, initialTimeMs: 0 });
+  const portals: ClusterWorker[] = [];
   let printed = '';
   const output = new Writable({
     write: (chunk: Buffer, _encoding, done) => {
@@ -84,8 +97,16 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
   const harness: ManagementHarness = {
     config,
     url,
-    bus,
     manager,
+    joinPortal: async (info = {}, loadMeter) => {
+      const portal = new ClusterWorker({ config, bus, logger: silentLogger, purpose: 'portal', info: { ...examplePortal, ...info }, loadMeter });
+      portals.push(portal);
+      await portal.start();
+      return portal;
+    },
+    quitPortals: async () => {
+      for (const portal of portals.splice(0)) await portal.quit();
+    },
     store: first.store,
     api: first.api,
     bootstrap: first.credentials,
@@ -114,6 +135,8 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
       harness.superClient = harness.client(harness.superService);
     },
     close: async () => {
+      await harness.quitPortals();
+      await manager.close();
       await harness.api.close();
       await harness.store.close();
       await bus.close();

@@ -91,6 +91,7 @@ describe('management API authentication (MAuth)', () => {
 
   it('the username/role variant is verified over both and gives the token its user and role', async () => {
     const room = await harness.client(normal).createRoom('identity');
+    await harness.joinPortal();
     const response = await harness.request('POST', `/v1/rooms/${room._id}/tokens`, {
       auth: { ...normal, user: 'Zoë', role: 'viewer' },
       body: JSON.stringify({ user: 'ignored', role: 'presenter' }),

@@ -5,7 +5,7 @@ import { ManagementApiError, type ManagementClient } from '../../src/client/mana
 import { decodeToken, signToken, tokenKeyOf, verifyTokenSignature } from '../../src/management/index.js';
 import type { Room } from '../../src/store/index.js';
 import { errorOf, startManagementHarness, type Credentials, type ManagementHarness } from '../support/management-api.js';
-import { standInPortal } from '../support/stand-in-manager.js';
+import { waitFor } from '../support/wait.js';
 
 const TOKEN_LIFETIME = 1_000;
 
@@ -22,11 +22,12 @@ describe('management API join tokens', () => {
     client = harness.client(tenant);
     room = await client.createRoom('tokens');
   });
-  afterEach(() => {
-    harness.manager.portal = standInPortal;
-    harness.manager.failure = undefined;
-  });
+  afterEach(() => harness.quitPortals());
   after(() => harness.close());
+
+  /** What the manager holds for each portal now: its host name and the tasks reserved to it. */
+  const reservationsByHost = () =>
+    Object.fromEntries(harness.manager.getWorkers('portal').map((worker) => [worker.info.hostname, worker.reservations]));
 
   const refusal = (promise: Promise<unknown>) =>
     promise.then(
@@ -38,6 +39,7 @@ describe('management API join tokens', () => {
     );
 
   it('a token decodes to {tokenId, host, secure, signature} signed with the store\'s token key', async () => {
+    await harness.joinPortal();
     const text = await client.createToken(room._id, 'alice', 'presenter');
     const payload = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as Record<string, unknown>;
     assert.deepEqual(Object.keys(payload), ['tokenId', 'host', 'secure', 'signature']);
@@ -55,6 +57,7 @@ describe('management API join tokens', () => {
   });
 
   it('the token\'s record can be consumed exactly once and carries user, role, room, service and code', async () => {
+    await harness.joinPortal();
     const token = decodeToken(await client.createToken(room._id, 'bob', 'viewer', { isp: 'isp-a', region: 'north' }))!;
     const consumed = await harness.store.consumeToken(token.tokenId, TOKEN_LIFETIME, Date.now());
     assert.equal(consumed.status, 'ok');
@@ -66,30 +69,38 @@ describe('management API join tokens', () => {
     assert.deepEqual(consumed.token.origin, { isp: 'isp-a', region: 'north' });
     assert.equal(consumed.token.host, token.host);
     assert.equal(consumed.token.secure, false);
-    const schedule = harness.manager.scheduled.at(-1)!;
-    assert.deepEqual(schedule, {
-      purpose: 'portal',
-      task: consumed.token.code,
-      preference: { isp: 'isp-a', region: 'north' },
-      reserveTimeMs: TOKEN_LIFETIME,
-    });
     assert.deepEqual(await harness.store.consumeToken(token.tokenId, TOKEN_LIFETIME, Date.now()), { status: 'missing' });
   });
 
+  it('a token reserves its code on the portal that suits the preference, until the token lifetime is over', async () => {
+    await harness.joinPortal();
+    await harness.joinPortal({ hostname: 'north.example.test', capacity: { isps: [], regions: ['north'] } });
+    const token = decodeToken(await client.createToken(room._id, 'nina', 'presenter', { isp: 'isp-a', region: 'north' }))!;
+    assert.equal(token.host, 'north.example.test:8080');
+    const consumed = await harness.store.consumeToken(token.tokenId, TOKEN_LIFETIME, Date.now());
+    assert.ok(consumed.status === 'ok');
+    assert.deepEqual(reservationsByHost(), { 'portal.example.test': [], 'north.example.test': [consumed.token.code] });
+    await waitFor('the reservation to lapse', () => reservationsByHost()['north.example.test']!.length === 0, {
+      timeoutMs: 2 * TOKEN_LIFETIME,
+    });
+  });
+
   it('a token is no longer consumable after the token lifetime', async () => {
+    await harness.joinPortal();
     const token = decodeToken(await client.createToken(room._id, 'late', 'presenter'))!;
     const afterLifetime = Date.now() + TOKEN_LIFETIME + 1;
     assert.deepEqual(await harness.store.consumeToken(token.tokenId, TOKEN_LIFETIME, afterLifetime), { status: 'expired' });
   });
 
   it('without a preference the token takes OWT\'s default origin', async () => {
+    await harness.joinPortal();
     const token = decodeToken(await client.createToken(room._id, 'carol', 'presenter'))!;
     const consumed = await harness.store.consumeToken(token.tokenId, TOKEN_LIFETIME, Date.now());
     assert.deepEqual(consumed.status === 'ok' && consumed.token.origin, { isp: 'isp', region: 'region' });
   });
 
   it('a portal behind an https via_host gives a secure token for the via host without its scheme', async () => {
-    harness.manager.portal = { ...standInPortal, info: { ...standInPortal.info, via_host: 'https://conf.example.test:443' } };
+    await harness.joinPortal({ via_host: 'https://conf.example.test:443' });
     const token = decodeToken(await client.createToken(room._id, 'dave', 'presenter'))!;
     assert.equal(token.host, 'conf.example.test:443');
     assert.equal(token.secure, true);
@@ -97,13 +108,13 @@ describe('management API join tokens', () => {
   });
 
   it('a portal behind an http via_host gives an insecure token', async () => {
-    harness.manager.portal = { ...standInPortal, info: { ...standInPortal.info, via_host: 'http://plain.example.test', ssl: true } };
+    await harness.joinPortal({ via_host: 'http://plain.example.test', ssl: true });
     const token = decodeToken(await client.createToken(room._id, 'erin', 'presenter'))!;
     assert.deepEqual([token.host, token.secure], ['plain.example.test', false]);
   });
 
   it('a TLS portal without hostname is reached by ip and port, securely', async () => {
-    harness.manager.portal = { ...standInPortal, info: { ...standInPortal.info, hostname: '', ip: '10.0.0.7', port: 8443, ssl: true } };
+    await harness.joinPortal({ hostname: '', ip: '10.0.0.7', port: 8443, ssl: true });
     const token = decodeToken(await client.createToken(room._id, 'frank', 'presenter'))!;
     assert.deepEqual([token.host, token.secure], ['10.0.0.7:8443', true]);
   });
@@ -138,6 +149,7 @@ describe('management API join tokens', () => {
   });
 
   it('the OWT REST client\'s path with a trailing slash gets the token as text', async () => {
+    await harness.joinPortal();
     const response = await harness.request('POST', `/v1/rooms/${room._id}/tokens/`, {
       auth: tenant,
       body: JSON.stringify({ preference: { isp: 'isp', region: 'region' }, user: 'owt', role: 'presenter' }),
@@ -147,12 +159,24 @@ describe('management API join tokens', () => {
     assert.ok(decodeToken(await response.text()));
   });
 
-  it('a cluster that cannot schedule a portal fails the request with 503/1201 and the cluster\'s message', async () => {
-    harness.manager.failure = 'No worker available, all in full load.';
-    assert.deepEqual(await refusal(client.createToken(room._id, 'hank', 'presenter')), {
+  const fullLoad = { status: 503, code: 1201, message: 'No worker available, all in full load.' };
+
+  it('a cluster without a portal fails the request with 503/1201 and the cluster\'s message', async () => {
+    assert.deepEqual(await refusal(client.createToken(room._id, 'hank', 'presenter')), fullLoad);
+  });
+
+  it('a cluster whose only portal reports its maximum load fails the request with 503/1201', async () => {
+    const busy = await harness.joinPortal({}, { sample: () => harness.config.cluster.maxLoad });
+    await waitFor('the portal to report its load', () => harness.manager.getWorkers('portal').some(({ id, load }) => id === busy.id && load > 0));
+    assert.deepEqual(await refusal(client.createToken(room._id, 'hank', 'presenter')), fullLoad);
+  });
+
+  it('a cluster whose portals serve only other ISPs fails the request with 503/1201 and says none matches', async () => {
+    await harness.joinPortal({ capacity: { isps: ['isp-b'], regions: [] } });
+    assert.deepEqual(await refusal(client.createToken(room._id, 'hank', 'presenter', { isp: 'isp-a' })), {
       status: 503,
       code: 1201,
-      message: 'No worker available, all in full load.',
+      message: 'No worker matches the preference.',
     });
   });
 

@@ -110,18 +110,6 @@ describe('participants in a room', () => {
     });
   }
 
-  test('the REST API lists, updates and drops live participants through the portal', async () => {
-    const room = await freshRoom('rest');
-    const alice = await t.join({ room, user: 'alice', role: 'viewer' });
-    const listed = await t.management.getParticipants(room);
-    assert.deepEqual(listed.map((p) => [p.id, p.user, p.role]), [[alice.id, 'alice', 'viewer']]);
-    const updated = await t.management.updateParticipant(room, alice.id, [
-      { op: 'replace', path: '/permission/publish', value: { audio: true, video: false } },
-    ]);
-    assert.deepEqual(updated.permission.publish, { audio: true, video: false });
-    alice.client.close();
-  });
-
   test('a viewer joining a room at its participant limit gets Room is full', async () => {
     const room = (await t.management.createRoom('small', { participantLimit: 1 }))._id;
     const first = await t.join({ room });
