@@ -2,12 +2,13 @@
  * The management API on a real port, with a real SQLite store in a temp data dir and the real cluster
  * manager on an in-process bus; portals are real cluster workers that a test joins as it needs them.
  */
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { InProcessBus } from '../../src/bus/in-process.js';
-import { ManagementClient } from '../../src/client/management-client.js';
+import { ManagementApiError, ManagementClient } from '../../src/client/management-client.js';
 import { ClusterWorker, startClusterManager, type ClusterManager, type LoadMeter, type WorkerInfo } from '../../src/cluster/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -24,6 +25,19 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 export interface Credentials {
   serviceId: string;
   key: string;
+}
+
+export interface Tenant {
+  credentials: Credentials;
+  /** A client signed as the tenant. */
+  client: ManagementClient;
+}
+
+/** A new service, created by the super service of the API at `url`. */
+export async function createTenant(superClient: ManagementClient, url: string, name: string): Promise<Tenant> {
+  const created = await superClient.createService(name);
+  const credentials = { serviceId: created._id, key: created.key };
+  return { credentials, client: new ManagementClient({ url, ...credentials }) };
 }
 
 export type PortalInfo = Partial<Omit<WorkerInfo, 'state' | 'maxLoad'>>;
@@ -48,6 +62,7 @@ export interface ManagementHarness {
   /** A client signed as the super service. */
   superClient: ManagementClient;
   client(credentials: Credentials): ManagementClient;
+  tenant(name: string): Promise<Tenant>;
   /** A raw request; `auth` is a header to send as is, credentials to sign with, or none. */
   request(method: string, path: string, options?: RawRequestOptions): Promise<Response>;
   /** Closes the API and the store, then reopens both on the same data dir. */
@@ -116,6 +131,7 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
     superService: { serviceId: first.credentials.superServiceId, key: superKey },
     superClient: new ManagementClient({ url, serviceId: first.credentials.superServiceId, key: superKey }),
     client: (credentials) => new ManagementClient({ url: harness.url, ...credentials }),
+    tenant: (name) => createTenant(harness.superClient, harness.url, name),
     request: (method, path, options = {}) => {
       const headers: Record<string, string> = { ...options.headers };
       const auth = options.auth === undefined ? harness.superService : options.auth;
@@ -150,4 +166,14 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
 export async function errorOf(response: Response): Promise<{ status: number; code: number; message: string }> {
   const body = (await response.json()) as { error: { code: number; message: string } };
   return { status: response.status, code: body.error.code, message: body.error.message };
+}
+
+/** How the typed client's request, which must be refused, was refused. */
+export async function refusal(request: Promise<unknown>): Promise<{ status: number; code: number; message: string }> {
+  const error = await request.then(
+    () => assert.fail('the request should have been refused'),
+    (caught: unknown) => caught,
+  );
+  assert.ok(error instanceof ManagementApiError);
+  return { status: error.status, code: error.code, message: error.message };
 }

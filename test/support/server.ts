@@ -8,15 +8,20 @@ import { ManagementClient } from '../../src/client/management-client.js';
 import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
 import { startEmbedded, type EmbeddedServer } from '../../src/embedded.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { createTenant, type Credentials, type Tenant } from './management-api.js';
 import { waitFor } from './wait.js';
 
 export interface TestServer {
   server: EmbeddedServer;
+  superService: Credentials;
+  /** A client signed as the super service. */
   management: ManagementClient;
   portalUrl: string;
   sampleRoom: string;
   /** A fresh token for the room, created through the REST API. */
   token(room?: string, user?: string, role?: string): Promise<string>;
+  /** A new service besides the super service. */
+  tenant(name: string): Promise<Tenant>;
   /** A client that is closed when the server stops. */
   client(options?: ConferenceClientOptions): ConferenceClient;
   /** Creates a client and logs it in. */
@@ -69,8 +74,9 @@ export async function startTestServer(overrides: ConfigOverrides = {}, options: 
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
   const server = await startEmbedded(config, options.logger ?? createLogger('silent'), quiet);
   const { superServiceId } = server.bootstrap;
-  const key = (await server.store.getService(superServiceId))!.key;
-  const management = new ManagementClient({ url: `http://127.0.0.1:${server.management.port}`, serviceId: superServiceId, key });
+  const superService = { serviceId: superServiceId, key: (await server.store.getService(superServiceId))!.key };
+  const managementUrl = `http://127.0.0.1:${server.management.port}`;
+  const management = new ManagementClient({ url: managementUrl, ...superService });
   const portalUrl = `http://127.0.0.1:${server.portal.port}`;
   const clients = new Set<ConferenceClient>();
   const sampleRoom = server.bootstrap.sampleRoomId;
@@ -83,10 +89,12 @@ export async function startTestServer(overrides: ConfigOverrides = {}, options: 
   };
   return {
     server,
+    superService,
     management,
     portalUrl,
     sampleRoom,
     token,
+    tenant: (name) => createTenant(management, managementUrl, name),
     client,
     async join(options = {}) {
       const joined = client(options);

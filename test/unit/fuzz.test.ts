@@ -41,10 +41,8 @@ before(async () => {
   victim = await t.join({ user: 'victim', room: restRoom });
   ticketTemplate = victim.client.reconnectionTicket!;
   tokenTemplate = await t.token(socketRoom);
-  const { superServiceId } = t.server.bootstrap;
-  superService = { serviceId: superServiceId, key: (await t.server.store.getService(superServiceId))!.key };
-  const created = await t.management.createService('fuzz-tenant');
-  tenant = { serviceId: created._id, key: created.key };
+  superService = t.superService;
+  tenant = (await t.tenant('fuzz-tenant')).credentials;
 });
 after(() => t.stop());
 

@@ -61,10 +61,8 @@ async function signedFetch(method: string, path: string, credentials: { serviceI
 
 describe('logging', () => {
   test('a full login, relogin and REST session at trace level logs no token, ticket, key or MAuth header', async () => {
-    const { superServiceId } = t.server.bootstrap;
-    const superKey = (await t.server.store.getService(superServiceId))!.key;
-    const credentials = { serviceId: superServiceId, key: superKey };
-    keep(superKey);
+    const credentials = t.superService;
+    keep(credentials.key);
     keep(await tokenKeyOf(t.server.store));
     keep(await reconnectionKeyOf(t.server.store));
 
@@ -89,7 +87,7 @@ describe('logging', () => {
 
     const participants = await signedFetch('GET', `/v1/rooms/${t.sampleRoom}/participants`, credentials);
     assert.equal(participants.status, 200);
-    const refused = await signedFetch('GET', '/v1/rooms', { serviceId: superServiceId, key: 'a-wrong-key' });
+    const refused = await signedFetch('GET', '/v1/rooms', { ...credentials, key: 'a-wrong-key' });
     assert.equal(refused.status, 401);
     const forged = await rawSocket(t.portalUrl);
     const badToken = Buffer.from(JSON.stringify({ tokenId: 'x', host: 'h', secure: false, signature: 'c2VjcmV0' })).toString('base64');

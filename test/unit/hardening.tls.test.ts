@@ -44,9 +44,7 @@ interface HttpsAnswer {
 
 /** A request over HTTPS that trusts only the test's certificate, signed with MAuth as the super service. */
 async function callApi(method: string, path: string, body?: unknown): Promise<HttpsAnswer> {
-  const { superServiceId } = t.server.bootstrap;
-  const key = (await t.server.store.getService(superServiceId))!.key;
-  const headers: Record<string, string> = { authorization: createMAuthHeader({ serviceId: superServiceId, key }) };
+  const headers: Record<string, string> = { authorization: createMAuthHeader(t.superService) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   return new Promise((resolve, reject) => {
     const outgoing = request(`https://127.0.0.1:${t.server.management.port}${path}`, { method, headers, ca }, (response) => {

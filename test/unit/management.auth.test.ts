@@ -10,8 +10,7 @@ describe('management API authentication (MAuth)', () => {
 
   before(async () => {
     harness = await startManagementHarness();
-    const created = await harness.superClient.createService('tenant');
-    normal = { serviceId: created._id, key: created.key };
+    normal = (await harness.tenant('tenant')).credentials;
   });
   after(() => harness.close());
 

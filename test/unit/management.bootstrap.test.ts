@@ -41,8 +41,8 @@ describe('management bootstrap', () => {
   });
 
   it('a restart on the same data dir keeps services, rooms and keys, and creates no second super service or sample room', async () => {
-    const tenant = await harness.superClient.createService('survivor');
-    const room = await harness.client({ serviceId: tenant._id, key: tenant.key }).createRoom('kept');
+    const tenant = await harness.tenant('survivor');
+    const room = await tenant.client.createRoom('kept');
     const tokenKey = await tokenKeyOf(harness.store);
     const printedBefore = harness.printed;
     const first = harness.bootstrap;
@@ -55,7 +55,7 @@ describe('management bootstrap', () => {
     const services = await harness.superClient.getServices();
     assert.deepEqual(services.map((service) => service.name), ['superService', 'survivor']);
     assert.deepEqual(await harness.superClient.getRooms(), [await harness.superClient.getRoom(first.sampleRoomId)]);
-    assert.deepEqual(await harness.client({ serviceId: tenant._id, key: tenant.key }).getRoom(room._id), room);
+    assert.deepEqual(await harness.client(tenant.credentials).getRoom(room._id), room);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ManagementApiError } from '../../src/client/management-client.js';
 import type { PermissionUpdate } from '../../src/conference/api.js';
+import { refusal } from '../support/management-api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const everything = { publish: { audio: true, video: true }, subscribe: { audio: true, video: true } };
@@ -15,15 +15,6 @@ describe('management API participants', () => {
   after(() => t.stop());
 
   const freshRoom = async (name: string) => (await t.management.createRoom(name))._id;
-
-  const refusal = (promise: Promise<unknown>) =>
-    promise.then(
-      () => assert.fail('the request should have been refused'),
-      (error: unknown) => {
-        assert.ok(error instanceof ManagementApiError);
-        return { status: error.status, code: error.code, message: error.message };
-      },
-    );
 
   it('a room that no node holds live has no participants', async () => {
     assert.deepEqual(await t.management.getParticipants(await freshRoom('quiet')), []);

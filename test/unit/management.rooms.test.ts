@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ManagementApiError, type ManagementClient } from '../../src/client/management-client.js';
-import { errorOf, startManagementHarness, type Credentials, type ManagementHarness } from '../support/management-api.js';
+import type { ManagementClient } from '../../src/client/management-client.js';
+import { errorOf, refusal, startManagementHarness, type Credentials, type ManagementHarness } from '../support/management-api.js';
 
 const defaultRoleNames = ['presenter', 'viewer', 'audio_only_presenter', 'video_only_viewer', 'sip'];
 
@@ -12,20 +12,9 @@ describe('management API rooms', () => {
 
   before(async () => {
     harness = await startManagementHarness();
-    const created = await harness.superClient.createService('rooms-tenant');
-    tenant = { serviceId: created._id, key: created.key };
-    client = harness.client(tenant);
+    ({ credentials: tenant, client } = await harness.tenant('rooms-tenant'));
   });
   after(() => harness.close());
-
-  const refusal = async (promise: Promise<unknown>) => {
-    const error = await promise.then(
-      () => assert.fail('the request should have been refused'),
-      (caught: unknown) => caught,
-    );
-    assert.ok(error instanceof ManagementApiError);
-    return { status: error.status, code: error.code, message: error.message };
-  };
 
   it('a room created without options gets the OWT defaults', async () => {
     const room = await client.createRoom('plain');
@@ -112,8 +101,7 @@ describe('management API rooms', () => {
   });
 
   it('rooms are listed in creation order, page by page (1-based)', async () => {
-    const created = await harness.superClient.createService('pager');
-    const pager = harness.client({ serviceId: created._id, key: created.key });
+    const pager = (await harness.tenant('pager')).client;
     const ids: string[] = [];
     for (const name of ['a', 'b', 'c', 'd', 'e']) ids.push((await pager.createRoom(name))._id);
     assert.deepEqual((await pager.getRooms()).map((room) => room._id), ids);
@@ -166,8 +154,7 @@ describe('management API rooms', () => {
 
   it('a service sees only its own rooms: another service\'s room is 404/1003', async () => {
     const mine = await client.createRoom('private');
-    const other = await harness.superClient.createService('neighbour');
-    const neighbour = harness.client({ serviceId: other._id, key: other.key });
+    const neighbour = (await harness.tenant('neighbour')).client;
     assert.deepEqual(await neighbour.getRooms(), []);
     for (const attempt of [
       () => neighbour.getRoom(mine._id),

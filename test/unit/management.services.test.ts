@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ManagementApiError } from '../../src/client/management-client.js';
-import { errorOf, startManagementHarness, type ManagementHarness } from '../support/management-api.js';
+import { errorOf, refusal, startManagementHarness, type ManagementHarness } from '../support/management-api.js';
+
+const serviceNotFound = { status: 404, code: 1002, message: 'Service not found' };
 
 describe('management API services', () => {
   let harness: ManagementHarness;
@@ -10,15 +11,6 @@ describe('management API services', () => {
     harness = await startManagementHarness();
   });
   after(() => harness.close());
-
-  const codeOf = (promise: Promise<unknown>) =>
-    promise.then(
-      () => assert.fail('the request should have been refused'),
-      (error: unknown) => {
-        assert.ok(error instanceof ManagementApiError);
-        return [error.status, error.code, error.message];
-      },
-    );
 
   it('the super service creates a service with a random key, shown only in the creation answer', async () => {
     const first = await harness.superClient.createService('alpha');
@@ -35,32 +27,33 @@ describe('management API services', () => {
   });
 
   it('a created service can authenticate with its key and owns the rooms it creates', async () => {
-    const created = await harness.superClient.createService('owner');
-    const room = await harness.client({ serviceId: created._id, key: created.key }).createRoom('owned');
-    assert.deepEqual(await harness.superClient.getService(created._id), { _id: created._id, name: 'owner', rooms: [room._id] });
+    const { credentials, client } = await harness.tenant('owner');
+    const room = await client.createRoom('owned');
+    assert.deepEqual(await harness.superClient.getService(credentials.serviceId), { _id: credentials.serviceId, name: 'owner', rooms: [room._id] });
   });
 
   it('deleting a service deletes its rooms and its access', async () => {
-    const created = await harness.superClient.createService('leaving');
-    const client = harness.client({ serviceId: created._id, key: created.key });
+    const { credentials, client } = await harness.tenant('leaving');
     const room = await client.createRoom('gone-with-it');
-    await harness.superClient.deleteService(created._id);
-    assert.deepEqual(await codeOf(harness.superClient.getService(created._id)), [404, 1002, 'Service not found']);
+    await harness.superClient.deleteService(credentials.serviceId);
+    assert.deepEqual(await refusal(harness.superClient.getService(credentials.serviceId)), serviceNotFound);
     assert.equal(await harness.store.getRoom(room._id), undefined);
-    assert.deepEqual((await codeOf(client.getRooms())).slice(0, 2), [401, 1101]);
+    const refused = await refusal(client.getRooms());
+    assert.deepEqual([refused.status, refused.code], [401, 1101]);
   });
 
   it('an unknown service is 404/1002', async () => {
-    assert.deepEqual(await codeOf(harness.superClient.getService('ffffffffffffffffffffffff')), [404, 1002, 'Service not found']);
-    assert.deepEqual((await codeOf(harness.superClient.deleteService('ffffffffffffffffffffffff'))).slice(0, 2), [404, 1002]);
+    assert.deepEqual(await refusal(harness.superClient.getService('ffffffffffffffffffffffff')), serviceNotFound);
+    const refused = await refusal(harness.superClient.deleteService('ffffffffffffffffffffffff'));
+    assert.deepEqual([refused.status, refused.code], [404, 1002]);
   });
 
   it('the super service cannot delete itself', async () => {
-    assert.deepEqual(await codeOf(harness.superClient.deleteService(harness.superService.serviceId)), [
-      403,
-      1102,
-      'Super service not permitted to be deleted',
-    ]);
+    assert.deepEqual(await refusal(harness.superClient.deleteService(harness.superService.serviceId)), {
+      status: 403,
+      code: 1102,
+      message: 'Super service not permitted to be deleted',
+    });
     assert.ok(await harness.store.getService(harness.superService.serviceId));
   });
 

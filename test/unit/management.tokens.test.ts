@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ManagementApiError, type ManagementClient } from '../../src/client/management-client.js';
+import type { ManagementClient } from '../../src/client/management-client.js';
 import { decodeToken, signToken, tokenKeyOf, verifyTokenSignature } from '../../src/management/index.js';
 import type { Room } from '../../src/store/index.js';
-import { errorOf, startManagementHarness, type Credentials, type ManagementHarness } from '../support/management-api.js';
+import { errorOf, refusal, startManagementHarness, type Credentials, type ManagementHarness } from '../support/management-api.js';
 import { waitFor } from '../support/wait.js';
 
 const TOKEN_LIFETIME = 1_000;
@@ -17,9 +17,7 @@ describe('management API join tokens', () => {
 
   before(async () => {
     harness = await startManagementHarness({ tokens: { lifetime: TOKEN_LIFETIME } });
-    const created = await harness.superClient.createService('tokens-tenant');
-    tenant = { serviceId: created._id, key: created.key };
-    client = harness.client(tenant);
+    ({ credentials: tenant, client } = await harness.tenant('tokens-tenant'));
     room = await client.createRoom('tokens');
   });
   afterEach(() => harness.quitPortals());
@@ -28,15 +26,6 @@ describe('management API join tokens', () => {
   /** What the manager holds for each portal now: its host name and the tasks reserved to it. */
   const reservationsByHost = () =>
     Object.fromEntries(harness.manager.getWorkers('portal').map((worker) => [worker.info.hostname, worker.reservations]));
-
-  const refusal = (promise: Promise<unknown>) =>
-    promise.then(
-      () => assert.fail('the request should have been refused'),
-      (error: unknown) => {
-        assert.ok(error instanceof ManagementApiError);
-        return { status: error.status, code: error.code, message: error.message };
-      },
-    );
 
   it('a token decodes to {tokenId, host, secure, signature} signed with the store\'s token key', async () => {
     await harness.joinPortal();

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ManagementClient } from '../../src/client/management-client.js';
 import { buildWebAssets } from '../../web/build.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -85,9 +84,7 @@ describe('the demo token endpoint, when enabled', () => {
     const result = await t.client().join(await asked.text());
     assert.deepEqual([result['role'], (result['room'] as { id: string }).id], ['viewer', room._id]);
 
-    const tenant = await t.management.createService('tenant');
-    const url = `http://127.0.0.1:${t.server.management.port}`;
-    const privateRoom = (await new ManagementClient({ url, serviceId: tenant._id, key: tenant.key }).createRoom('private'))._id;
+    const privateRoom = (await (await t.tenant('tenant')).client.createRoom('private'))._id;
     assert.deepEqual(await errorOf(await postDemo(t, { user: 'yan', room: privateRoom })), [404, 1003]);
     assert.deepEqual(await errorOf(await postDemo(t, { user: 'yan', room: 'no-such-room' })), [404, 1003]);
     assert.deepEqual(await errorOf(await postDemo(t, { user: 'yan', role: 'emperor' })), [400, 1301]);
