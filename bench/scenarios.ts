@@ -68,8 +68,11 @@ export interface Fanout {
 
 export interface Resumption {
   held: number;
-  resume: Throughput;
-  /** What became of the messages sent to the rooms while the clients were resuming. */
+  /** Resuming while nothing is said in the rooms. */
+  quiet: Throughput;
+  /** Resuming while a sender in each room talks (one message every 25 ms). */
+  talking: Throughput;
+  /** What became of the messages sent to the rooms during the second resumption. */
   delivery: DeliveryAudit & { sent: number; sendFailures: Record<string, number> };
 }
 
@@ -170,15 +173,15 @@ export class Scenarios {
   }
 
   /**
-   * 4. Clients lose their transport and resume while one sender per room keeps talking; every
-   * message the server acknowledged must reach every client exactly once, in order. The baseline
-   * runs the same under the same talk, with no resumption to save what the drop swallowed.
+   * 4. Clients lose their transport and resume, first in quiet rooms, then while one sender per
+   * room keeps talking: every message the server acknowledged must then reach every client exactly
+   * once, in order. The baseline runs the same, with no resumption to save what a drop swallows.
    */
   async reconnection(): Promise<Pair<Resumption>> {
     const { resuming, resumingRooms } = this.sizes;
     this.progress(`reconnection: ${resuming} baseline clients in ${resumingRooms} rooms`);
     const baselineRoom = (i: number) => `resume-${i % resumingRooms}`;
-    const baseline = await this.resumeWhileTalking(
+    const baseline = await this.resumeTwice(
       'baseline',
       this.baselineEntries(resumingRooms, baselineRoom),
       this.baselineEntries(resuming, baselineRoom),
@@ -187,7 +190,7 @@ export class Scenarios {
     const rooms = await Promise.all(Array.from({ length: resumingRooms }, (_, i) => this.room(`bench-resume-${i}`)));
     // Half resume as the OWT JavaScript SDK (ticket string, pending replayed), half as a native 1.2 client (buffer in the answer).
     const sdkOf = (i: number): BenchSdk => (i % 2 === 0 ? BenchSdks.javascript : BenchSdks.native);
-    const conclave = await this.resumeWhileTalking(
+    const conclave = await this.resumeTwice(
       'conclave',
       await this.tokens(resumingRooms, (i) => rooms[i]!),
       await this.tokens(resuming, (i) => rooms[i % resumingRooms]!, sdkOf),
@@ -195,17 +198,18 @@ export class Scenarios {
     return { baseline, conclave };
   }
 
-  private async resumeWhileTalking(target: Target, senderEntries: Entry[], entries: Entry[]): Promise<Resumption> {
+  /** The same clients resume twice: once in quiet rooms, for the latency alone; once while their rooms talk, for the audit. */
+  private async resumeTwice(target: Target, senderEntries: Entry[], entries: Entry[]): Promise<Resumption> {
     const url = this.url(target);
     const group = 'resuming';
     const senders = 'senders';
     const [talker] = this.processes.generators;
+    const resume = () => this.onAll((generator) => generator.call('resume', group, url, this.generatorConcurrency));
     await talker!.call('hold', senders, url, senderEntries, this.generatorConcurrency);
     const held = await this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency));
+    const quiet = await this.measure(target, 'relogin', resume);
     await talker!.call('startStream', senders, STREAM_INTERVAL_MS);
-    const resume = await this.measure(target, 'relogin', () =>
-      this.onAll((generator) => generator.call('resume', group, url, this.generatorConcurrency)),
-    );
+    const talking = await this.measure(target, 'relogin-while-talking', resume);
     const streamed = await talker!.call('stopStream', senders, STREAM_MINIMUM);
     const audit = mergeAudits(
       await Promise.all(this.processes.generators.map((generator) => generator.call('audit', group, streamed.acked, AUDIT_TIMEOUT_MS))),
@@ -213,7 +217,7 @@ export class Scenarios {
     await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
     await talker!.call('release', senders, this.generatorConcurrency);
     const sent = Object.values(streamed.acked).reduce((sum, messages) => sum + messages.length, 0);
-    return { held: this.succeeded(held), resume, delivery: { ...audit, sent, sendFailures: streamed.failures } };
+    return { held: this.succeeded(held), quiet, talking, delivery: { ...audit, sent, sendFailures: streamed.failures } };
   }
 
   private async cycle(target: Target, label: string, entries: Entry[]): Promise<Throughput> {
