@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { InProcessBus } from '../../src/bus/in-process.js';
 import { ManagementApiError, ManagementClient } from '../../src/client/management-client.js';
-import { ClusterWorker, startClusterManager, type ClusterManager, type LoadMeter, type WorkerInfo } from '../../src/cluster/index.js';
+import { ClusterWorker, type ClusterManager, type LoadMeter, type WorkerInfo } from '../../src/cluster/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config/config.js';
-import { createLogger } from '../../src/logger.js';
 import {
   bootstrap,
   createMAuthHeader,
@@ -21,6 +20,7 @@ import {
   type ManagementApi,
 } from '../../src/management/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { silentLogger, startManager } from './cluster.js';
 
 export interface Credentials {
   serviceId: string;
@@ -76,8 +76,6 @@ export interface RawRequestOptions {
   headers?: Record<string, string>;
 }
 
-export const silentLogger = createLogger('silent');
-
 export async function startManagementHarness(overrides: ConfigOverrides = {}): Promise<ManagementHarness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'conclave-management-'));
   const config = loadConfig({
@@ -89,7 +87,7 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
     },
   });
   const bus = new InProcessBus();
-  const manager = await startClusterManager({ config, bus, logger: silentLogger, initialTimeMs: 0 });
+  const manager = await startManager(bus, config, 0);
   const portals: ClusterWorker[] = [];
   let printed = '';
   const output = new Writable({

@@ -9,7 +9,8 @@ import { InProcessBus } from '../../src/bus/in-process.js';
 import { loadConfig } from '../../src/config/config.js';
 import { startManagementApi, tokenKeyOf } from '../../src/management/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { silentLogger, startManagementHarness, type ManagementHarness } from '../support/management-api.js';
+import { silentLogger } from '../support/cluster.js';
+import { startManagementHarness, type ManagementHarness } from '../support/management-api.js';
 
 describe('management bootstrap', () => {
   let harness: ManagementHarness;
