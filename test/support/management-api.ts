@@ -43,7 +43,7 @@ export async function createTenant(superClient: ManagementClient, url: string, n
 export type PortalInfo = Partial<Omit<WorkerInfo, 'state' | 'maxLoad'>>;
 
 /** Where the portal that `joinPortal` joins by default says clients reach it. */
-export const examplePortal = { ip: '127.0.0.1', hostname: 'portal.example.test', port: 8080, via_host: '', ssl: false };
+const examplePortal = { ip: '127.0.0.1', hostname: 'portal.example.test', port: 8080, via_host: '', ssl: false };
 
 export interface ManagementHarness {
   readonly config: Config;
