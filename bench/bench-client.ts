@@ -28,14 +28,23 @@ function connected(socket: Socket): Promise<void> {
   });
 }
 
-/** Emits `event` and resolves with the ack's data when its status is `ok`. */
-function request(socket: Socket, event: string, payload?: unknown): Promise<unknown> {
+/**
+ * Emits `event` and resolves with the ack's data when its status is `ok`. `accept` sees that data
+ * inside the ack callback itself: events that arrived in the same read from the socket are
+ * dispatched right after it, before any code awaiting the promise runs.
+ */
+function request(socket: Socket, event: string, payload?: unknown, accept: (data: unknown) => void = () => undefined): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const args = payload === undefined ? [] : [payload];
     socket.timeout(REQUEST_TIMEOUT_MS).emit(event, ...args, (timeout: Error | null, status: unknown, data: unknown) => {
-      if (timeout) reject(new RequestFailed(`${event}: no answer`));
-      else if (status === 'ok') resolve(data);
-      else reject(new RequestFailed(`${event}: ${typeof data === 'string' ? data : JSON.stringify(data)}`));
+      if (timeout) {
+        reject(new RequestFailed(`${event}: no answer`));
+      } else if (status === 'ok') {
+        accept(data);
+        resolve(data);
+      } else {
+        reject(new RequestFailed(`${event}: ${typeof data === 'string' ? data : JSON.stringify(data)}`));
+      }
     });
   });
 }
@@ -104,16 +113,18 @@ export class BenchClient {
       return preciseNow() - startedAt;
     }
     if (!this.ticket) throw new RequestFailed('relogin: no reconnection ticket');
-    const answer = await request(socket, 'relogin', this.ticket);
-    const elapsed = preciseNow() - startedAt;
-    if (typeof answer === 'string') {
-      this.ticket = answer;
-    } else {
+    // The replayed buffer must be taken before any live notification that follows the answer, or
+    // the live one's sequence number would make the replay look old.
+    await request(socket, 'relogin', this.ticket, (answer) => {
+      if (typeof answer === 'string') {
+        this.ticket = answer;
+        return;
+      }
       const { ticket, messages } = answer as { ticket: string; messages: Buffered[] };
       this.ticket = ticket;
       for (const message of messages) this.receive(message.event, message.data, message.seq);
-    }
-    return elapsed;
+    });
+    return preciseNow() - startedAt;
   }
 
   async send(message: string): Promise<void> {
