@@ -151,12 +151,23 @@ export class ConferenceClient extends TypedEmitter<ConferenceClientEvents> {
     this.socket.disconnect();
   }
 
-  /** Emits an event and resolves with the ack's data, or rejects with the ack's error message. */
-  request(event: string, payload: unknown): Promise<unknown> {
+  /**
+   * Emits an event and resolves with the ack's data, or rejects with the ack's error message.
+   * `accept` takes the data inside the ack itself, before events read along with it are dispatched.
+   */
+  request(event: string, payload: unknown, accept?: (data: unknown) => void): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const ack = (status: unknown, data?: unknown) => {
-        if (status === 'ok' || status === 'success') resolve(data);
-        else reject(new ConferenceRequestError(typeof data === 'string' ? data : JSON.stringify(data)));
+        if (status !== 'ok' && status !== 'success') {
+          reject(new ConferenceRequestError(typeof data === 'string' ? data : JSON.stringify(data)));
+          return;
+        }
+        try {
+          accept?.(data);
+          resolve(data);
+        } catch (error) {
+          reject(error instanceof Error ? error : new ConferenceRequestError(String(error)));
+        }
       };
       if (payload === undefined) this.socket.emit(event, ack);
       else this.socket.emit(event, payload, ack);
@@ -171,14 +182,17 @@ export class ConferenceClient extends TypedEmitter<ConferenceClientEvents> {
 
   private async relogin(): Promise<void> {
     try {
-      const answer = await this.request('relogin', this.ticket);
-      if (typeof answer === 'string') {
-        this.adoptTicket(answer);
-      } else {
+      // A live notification can arrive in the same read as the answer; replaying the buffer after
+      // an await would let its sequence number hide older buffered messages.
+      await this.request('relogin', this.ticket, (answer) => {
+        if (typeof answer === 'string') {
+          this.adoptTicket(answer);
+          return;
+        }
         const { ticket, messages } = answer as { ticket: string; messages: Array<{ event: string; data: unknown; seq: number }> };
         this.adoptTicket(ticket);
         for (const message of messages) this.onIncoming(message.event, message.data, message.seq);
-      }
+      });
       this.setState(ClientStates.resumed);
     } catch (error) {
       this.loggedIn = false;
