@@ -190,8 +190,11 @@ class RoomHost {
         this.logger.info({ room: roomId }, 'room initialised');
       },
       (error: unknown) => {
-        if (this.host === initialising) this.host = idle;
         this.logger.warn({ room: roomId, error: messageOf(error) }, 'room initialisation failed');
+        if (this.host !== initialising) return;
+        this.host = idle;
+        // No join can ever succeed for a room the store lacks: give it back, or the agent keeps this node for it.
+        if (messageOf(error) === ConferenceErrors.roomNotFound) this.recycle(roomId);
       },
     );
     return ready;
@@ -228,6 +231,10 @@ class RoomHost {
     const roomId = hosting.room.id;
     this.host = idle;
     this.logger.info({ room: roomId }, 'idle room destroyed');
+    this.recycle(roomId);
+  }
+
+  private recycle(roomId: string): void {
     this.agent.cast('recycleNode', [this.deps.id, { room: roomId, task: roomId }]);
   }
 }

@@ -68,6 +68,13 @@ describe('conference node room lifecycle', () => {
     assert.deepEqual(h.agent.argsOf('recycleNode'), [recycled('room-1')]);
   });
 
+  it('a room missing from the store is given back to the agent at once, so the node is not kept for it', async () => {
+    await assert.rejects(h.rpc.call('join', ['room-1', participant('p1')]), { message: ConferenceErrors.roomNotFound });
+
+    await h.agent.waitForCalls(1, 'recycleNode');
+    assert.deepEqual(h.agent.argsOf('recycleNode'), [recycled('room-1')]);
+  });
+
   it('once its room is destroyed, the node can host another room', async () => {
     await h.createRoom('room-1');
     await h.createRoom('room-2');
