@@ -70,7 +70,7 @@ class RoomHost {
   handlers(): RpcHandlers<NodeRpc> {
     return {
       join: (room, participant) => this.join(room, participant),
-      leave: (participantId, portal) => this.leave(participantId, portal),
+      leave: (participantId, portal) => this.leaveOnceLoaded(participantId, portal),
       resume: (participantId, portal) => this.resume(participantId, portal),
       text: (from, to, message) => this.text(from, to, message),
       getParticipants: (room) => this.hostedRoom(room).list(),
@@ -107,6 +107,12 @@ class RoomHost {
     } finally {
       this.watchIdleness();
     }
+  }
+
+  /** A leave meeting the room still loading is for a join waiting on that load (its portal gave up): it follows that join. */
+  private async leaveOnceLoaded(participantIdArgument: unknown, portalArgument?: unknown): Promise<void> {
+    if (this.host.state === NodeStates.initialising) await this.host.ready.catch(() => undefined);
+    this.leave(participantIdArgument, portalArgument);
   }
 
   private leave(participantIdArgument: unknown, portalArgument?: unknown): void {

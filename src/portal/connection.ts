@@ -196,7 +196,7 @@ export class Connection implements Carrier {
       const record = consumed.token;
 
       const controller = await this.portal.getController(record.room, record.origin);
-      const joined = await this.portal.join(controller, record.room, {
+      const joined = await this.joinOrLeave(controller, record.room, {
         id: participantId,
         user: record.user,
         role: record.role,
@@ -224,6 +224,16 @@ export class Connection implements Carrier {
       ack('error', messageOf(error));
       if (this.state === ConnectionState.connecting) this.state = ConnectionState.initialized;
       this.socket.disconnect(true);
+    }
+  }
+
+  /** A join given up on (timed out, answer lost) may still land at the node: a leave after it keeps nobody there. */
+  private async joinOrLeave(controller: Controller, room: string, participant: ParticipantInfo): Promise<JoinResult> {
+    try {
+      return await this.portal.join(controller, room, participant);
+    } catch (error) {
+      this.portal.leave(controller, participant.id).catch(() => undefined);
+      throw error;
     }
   }
 

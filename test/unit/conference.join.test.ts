@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConferenceErrors } from '../../src/conference/index.js';
 import { participant, startConferenceHarness, type ConferenceHarness } from '../support/conference.js';
 import { waitFor } from '../support/wait.js';
@@ -98,6 +99,20 @@ describe('conference node join', () => {
     const joined = await h.rpc.call('join', ['room-1', participant('p1')]);
     assert.deepEqual(joined.room.participants.map((p) => p.id), ['p1']);
     assert.equal(h.roomLoads(), 2);
+  });
+
+  it('a leave that arrives while the room loads follows the join waiting on that load, so nobody is left behind', async () => {
+    await h.createRoom('room-1');
+    const gate = h.holdRoomLoads();
+    const join = h.rpc.call('join', ['room-1', participant('p1')]);
+    await waitFor('the join to start loading the room', () => h.roomLoads() === 1);
+    // As from a portal that gave up on the join; the in-process bus delivers it on the next turn.
+    const leave = h.rpc.call('leave', ['p1', 'portal-a']);
+    await nextTurn();
+    gate.release();
+
+    await Promise.all([join, leave]);
+    assert.deepEqual(await h.rpc.call('getParticipants', ['room-1']), []);
   });
 
   it("a join to another room fails with 'room id clash' while the first room loads and once it is live", async () => {

@@ -192,3 +192,37 @@ describe('login', () => {
     b.client.close();
   });
 });
+
+describe('a join the portal gives up on', () => {
+  let slow: TestServer;
+  before(async () => {
+    slow = await startTestServer({ portal: { joinTimeout: 200 } });
+  });
+  after(() => slow.stop());
+
+  test('a login whose join times out while the room loads leaves no participant behind once the room is live', async () => {
+    const room = (await slow.management.createRoom('slow to load'))._id;
+    const token = await slow.token(room);
+    const { store } = slow.server;
+    const getRoom = store.getRoom.bind(store);
+    let release!: () => void;
+    const loadable = new Promise<void>((resolve) => (release = resolve));
+    store.getRoom = async (id) => {
+      await loadable;
+      return getRoom(id);
+    };
+    try {
+      const socket = await rawSocket(slow.portalUrl);
+      const answer = await ask(socket, 'login', { token, userAgent: userAgent(), protocol: '1.2' });
+      assert.equal(answer.status, 'error');
+      assert.match(String(answer.data), /^Timeout to call .*\.join$/);
+    } finally {
+      store.getRoom = getRoom;
+      release();
+    }
+    await waitFor('the room the join finally reached to be empty', async () => {
+      const list = await slow.management.getParticipants(room);
+      return list.length === 0 || `still listed: ${JSON.stringify(list.map((p) => p.id))}`;
+    });
+  });
+});
