@@ -8,7 +8,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const SDK_VERSION = '5.1';
 const PROTOCOL = '1.2';
 
-export class RequestFailed extends Error {
+class RequestFailed extends Error {
   override name = 'RequestFailed';
 }
 

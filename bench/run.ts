@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ManagementClient } from '../src/client/management-client.js';
 import { defaults, type ConfigOverrides } from '../src/config/config.js';
 import type { BaselineMethods } from './baseline.js';
@@ -42,6 +43,8 @@ const quick: Sizes = {
 };
 
 const GENERATORS = 2;
+/** A one-minute load average from which other work is likely to have slowed the run down. */
+const BUSY_LOAD = 0.5;
 /** Descriptors a process needs besides its sockets: files, pipes, the event loop's own. */
 const FILE_MARGIN = 1_024;
 
@@ -65,12 +68,13 @@ function fileLimitFor(sizes: Sizes): number {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const mode = args.includes('--quick') ? 'quick' : 'full';
-  const profile = args.includes('--profile');
-  const concurrencyFlag = args.indexOf('--concurrency');
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, concurrency: { type: 'string' } },
+  });
+  const mode = values.quick ? 'quick' : 'full';
+  const profile = values.profile ?? false;
   const sizes = { ...(mode === 'quick' ? quick : full) };
-  if (concurrencyFlag >= 0) sizes.concurrency = Number(args[concurrencyFlag + 1]);
+  if (values.concurrency !== undefined) sizes.concurrency = Number(values.concurrency);
   if (!Number.isInteger(sizes.concurrency) || sizes.concurrency < 1) throw new Error('--concurrency takes a positive integer');
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -129,6 +133,9 @@ async function main(): Promise<void> {
     const file = `${resultsDir}${stamp}.json`;
     await writeFile(file, `${JSON.stringify({ environment, targets, ratios: ratiosOf(results), results }, null, 2)}\n`);
     console.log(`results: ${file}`);
+    if (loadAverageBefore[0]! >= BUSY_LOAD) {
+      console.log(`the machine was busy when the run began (load average ${loadAverageBefore[0]!.toFixed(2)}): expect lower figures than on an idle one`);
+    }
   } finally {
     await Promise.all([server.stop(), baseline.stop(), ...generators.map((generator) => generator.stop())]);
   }

@@ -7,7 +7,7 @@ export interface LatencySummary {
   mean: number;
 }
 
-export function percentile(sorted: readonly number[], fraction: number): number {
+function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil(fraction * sorted.length);
   return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1]!;
