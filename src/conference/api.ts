@@ -62,6 +62,8 @@ export type NodeRpc = {
   getParticipant(room: string, participantId: string): ParticipantDetail;
   controlParticipant(room: string, participantId: string, updates: PermissionUpdate[]): ParticipantDetail;
   dropParticipant(room: string, participantId: string): ParticipantDetail;
+  /** The room was deleted: drop everyone in it and let it go. */
+  destroyRoom(room: string): void;
 };
 
 export const ConferenceErrors = {

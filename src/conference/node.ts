@@ -78,6 +78,7 @@ class RoomHost {
         this.hostedRoom(room).detail(requireId(participantId, 'participantId')),
       controlParticipant: (room, participantId, updates) => this.control(room, participantId, updates),
       dropParticipant: (room, participantId) => this.drop(room, participantId),
+      destroyRoom: (room) => this.destroyRoom(room),
     };
   }
 
@@ -155,6 +156,16 @@ class RoomHost {
     this.logger.info({ room: room.id, participant: dropped.id }, 'participant dropped');
     this.watchIdleness();
     return dropped;
+  }
+
+  private destroyRoom(roomArgument: unknown): void {
+    const room = this.hostedRoom(roomArgument);
+    room.dropAll();
+    this.logger.info({ room: room.id }, 'room deleted: everyone dropped');
+    if (this.host.state === NodeStates.hosting) {
+      clearTimeout(this.host.idleTimer);
+      this.destroy(this.host);
+    }
   }
 
   private liveRoom(): LiveRoom | undefined {

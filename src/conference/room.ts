@@ -123,6 +123,15 @@ export class LiveRoom {
     return detailOf(participant);
   }
 
+  /** Drops everyone at once; nobody is left to be told who left. */
+  dropAll(): void {
+    for (const participant of this.participants.values()) {
+      clearTimeout(participant.held?.timer);
+      if (!participant.held) this.portals.drop(participant.portal, participant.id);
+    }
+    this.participants.clear();
+  }
+
   /** The portal is gone: hold its participants' notifications until they resume or time out. */
   orphanPortal(portal: string): void {
     for (const participant of this.participants.values()) {

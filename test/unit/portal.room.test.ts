@@ -110,6 +110,17 @@ describe('participants in a room', () => {
     });
   }
 
+  test('deleting a room through the REST API drops everyone in it', async () => {
+    const room = await freshRoom('deleted');
+    const members = [await t.join({ room }), await t.join({ room, protocol: 'legacy' })];
+    const gone = members.map((member) => disconnected(member.client.socket));
+    await t.management.deleteRoom(room);
+    for (const member of members) await received(member.notifications, 'drop');
+    await Promise.all(gone);
+    await waitFor('the room to be let go', () => t.server.agent.nodes.queryNode(room) === null || 'still hosted');
+    await assert.rejects(t.management.getRoom(room), { status: 404 });
+  });
+
   test('a viewer joining a room at its participant limit gets Room is full', async () => {
     const room = (await t.management.createRoom('small', { participantLimit: 1 }))._id;
     const first = await t.join({ room });

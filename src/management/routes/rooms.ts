@@ -42,7 +42,7 @@ function pageOf(query: PageQuery): { offset: number; limit: number } {
 }
 
 /** `/v1/rooms`: each service sees and changes only its own rooms. */
-export function registerRoomRoutes({ app, store }: RouteContext): void {
+export function registerRoomRoutes({ app, store, cluster }: RouteContext): void {
   app.post<{ Body: CreateRoomBody }>('/v1/rooms', { schema: { body: createRoomBodySchema } }, async (request) => {
     const caller = callerOf(request);
     const room: Room = { _id: newId(), name: request.body.name, ...checkedOptions(request.body.options) };
@@ -71,8 +71,14 @@ export function registerRoomRoutes({ app, store }: RouteContext): void {
   );
 
   app.delete<{ Params: RoomParams }>('/v1/rooms/:room', async (request, reply) => {
-    await ownRoom(store, callerOf(request), request.params.room);
-    if (!(await store.deleteRoom(request.params.room))) throw ApiErrors.roomNotFound();
+    const { room } = request.params;
+    await ownRoom(store, callerOf(request), room);
+    if (!(await store.deleteRoom(room))) throw ApiErrors.roomNotFound();
+    // The room is gone from the store either way; whoever is in it live is dropped.
+    const node = await cluster.nodeOfRoom(room).catch(() => null);
+    await node?.call('destroyRoom', [room]).catch((error: unknown) => {
+      request.log.warn({ room, err: error }, 'could not end the deleted room live');
+    });
     return reply.type('text/plain; charset=utf-8').send('Room deleted');
   });
 }
