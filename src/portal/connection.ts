@@ -18,7 +18,7 @@ import {
 import { EventRate, RateVerdicts } from './rate.js';
 import type { SessionRegistry } from './registry.js';
 import { Session, type Carrier, type Controller } from './session.js';
-import { encodeTicket, issueTicket, verifyTicket } from './tickets.js';
+import { encodeTicket, issueTicket, verifyTicket, type ReconnectionTicket } from './tickets.js';
 
 export const ConnectionState = {
   initialized: 'initialized',
@@ -270,9 +270,11 @@ export class Connection implements Carrier {
       return;
     }
     this.state = ConnectionState.connecting;
+    let used: ReconnectionTicket;
     let session: Session;
     try {
-      session = await this.sessionToResume(encodedTicket);
+      used = verifyTicket(this.portal.reconnectionKey, encodedTicket);
+      session = await this.sessionToResume(used);
     } catch (error) {
       this.refused('relogin', error);
       ack('error', messageOf(error));
@@ -282,16 +284,14 @@ export class Connection implements Carrier {
     }
     const previous = session.carrier;
     if (previous instanceof Connection && previous !== this) previous.detach();
+    if (this.state !== ConnectionState.connecting) {
+      this.reloginInterrupted(session, used.ticketId);
+      return;
+    }
     this.portal.registry.forgetTickets(session);
-    const gone = this.state !== ConnectionState.connecting;
     this.adopt(session);
     const ticket = this.newTicket(session);
     this.portal.logger.info({ participant: session.participantId, room: session.roomId }, 'participant resumed');
-    if (gone) {
-      // The socket closed while the session was being claimed: it now waits here for the next relogin.
-      this.onDisconnect();
-      return;
-    }
     if (session.flavour.reloginWithBuffer) {
       session.outbox.drainPending();
       ack('ok', { ticket, messages: session.outbox.recent() });
@@ -301,10 +301,20 @@ export class Connection implements Carrier {
     for (const message of session.outbox.drainPending()) session.emit(message.event, message.data, message.seq);
   }
 
-  /** Checks the ticket and finds its session: on this portal, or (cluster mode) claimed from another. */
-  private async sessionToResume(encodedTicket: unknown): Promise<Session> {
+  /**
+   * The socket closed while the session was being claimed: the client never saw an answer, so its
+   * ticket stays good and the session waits here for the next relogin.
+   */
+  private reloginInterrupted(session: Session, usedTicketId: string): void {
+    this.portal.registry.recordTicket(session, usedTicketId);
+    this.portal.directory.save(session);
+    this.adopt(session);
+    this.onDisconnect();
+  }
+
+  /** Finds the session of a checked ticket: on this portal, or (cluster mode) claimed from another. */
+  private async sessionToResume(ticket: ReconnectionTicket): Promise<Session> {
     const { registry, directory } = this.portal;
-    const ticket = verifyTicket(this.portal.reconnectionKey, encodedTicket);
     const local = registry.get(ticket.participantId);
     if (local) {
       if (!local.reconnection || local.outbox.lost) throw new PortalError(PortalErrors.reconnectionNotAllowed);

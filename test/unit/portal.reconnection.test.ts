@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ConferenceClient, ConferenceClientOptions } from '../../src/client/conference-client.js';
+import { createLogger } from '../../src/logger.js';
+import { storeDirectory } from '../../src/portal/directory.js';
 import { ask, disconnected, rawSocket, userAgent } from '../support/raw-socket.js';
 import { received, startTestServer, type JoinedClient, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
@@ -235,3 +237,61 @@ describe('reconnection limits', () => {
   });
 });
 
+
+describe('a relogin interrupted while it claims the session', () => {
+  let shared: TestServer;
+  let claims = 0;
+  let claimable: Promise<void> | undefined;
+  let release = () => undefined as void;
+  /** Holds every claim until released, as a slow store would in cluster mode. */
+  const holdClaims = () => {
+    claimable = new Promise((resolve) => (release = resolve));
+  };
+
+  before(async () => {
+    shared = await startTestServer({ portal: { loginTimeout: 1_000 } });
+    const { store, portal, config } = shared.server;
+    const directory = storeDirectory(store, portal.id, config, createLogger('silent'));
+    // Sessions go through the store as in cluster mode, where a claim is a round trip.
+    portal.directory = {
+      ...directory,
+      claim: async (participantId, ticketId) => {
+        claims++;
+        await claimable;
+        return directory.claim(participantId, ticketId);
+      },
+    };
+  });
+  after(async () => {
+    release();
+    await shared.stop();
+  });
+
+  /** Logs a raw client in, then cuts it; resolves once the portal holds its session for a relogin. */
+  async function away(room: string): Promise<{ id: string; ticket: string }> {
+    const socket = await rawSocket(shared.portalUrl);
+    const login = await ask(socket, 'login', { token: await shared.token(room, 'away'), userAgent: userAgent(), protocol: '1.2' });
+    const id = socket.id!;
+    socket.close();
+    await waitFor('the portal to hold the session', () => shared.server.portal.registry.get(id)?.carrier.isConnected === false || 'connected');
+    return { id, ticket: (login.data as { reconnectionTicket: string }).reconnectionTicket };
+  }
+
+  test('a socket that closes meanwhile leaves the ticket good for the next relogin', async () => {
+    const room = (await shared.management.createRoom('closed meanwhile'))._id;
+    const { id, ticket } = await away(room);
+    holdClaims();
+    const claimed = claims;
+    const socket = await rawSocket(shared.portalUrl);
+    socket.emit('relogin', ticket, () => undefined);
+    await waitFor('the relogin to claim the session', () => claims > claimed);
+    // The login deadline closes the connection while its relogin is still claiming.
+    await disconnected(socket);
+    release();
+    const again = await rawSocket(shared.portalUrl);
+    const answer = await ask(again, 'relogin', ticket);
+    assert.equal(answer.status, 'ok');
+    assert.ok(shared.server.portal.registry.get(id)?.carrier.isConnected);
+    again.close();
+  });
+});
