@@ -285,7 +285,7 @@ export class Connection implements Carrier {
     const previous = session.carrier;
     if (previous instanceof Connection && previous !== this) previous.detach();
     if (this.state !== ConnectionState.connecting) {
-      this.reloginInterrupted(session, used.ticketId);
+      await this.reloginInterrupted(session, used.ticketId, ack);
       return;
     }
     this.portal.registry.forgetTickets(session);
@@ -302,10 +302,18 @@ export class Connection implements Carrier {
   }
 
   /**
-   * The socket closed while the session was being claimed: the client never saw an answer, so its
+   * The connection changed while the session was being claimed. A logout came: the participant leaves,
+   * as after a login cut short (SPEC §4.8). The socket closed: the client never saw an answer, so its
    * ticket stays good and the session waits here for the next relogin.
    */
-  private reloginInterrupted(session: Session, usedTicketId: string): void {
+  private async reloginInterrupted(session: Session, usedTicketId: string, ack: Ack): Promise<void> {
+    if (this.socket.connected) {
+      this.portal.retire(session);
+      await this.portal.endSession(session, true);
+      ack('error', PortalErrors.earlyLeft);
+      this.socket.disconnect(true);
+      return;
+    }
     this.portal.registry.recordTicket(session, usedTicketId);
     this.portal.directory.save(session);
     this.adopt(session);

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ConferenceClient, ConferenceClientOptions } from '../../src/client/conference-client.js';
 import { createLogger } from '../../src/logger.js';
 import { storeDirectory } from '../../src/portal/directory.js';
-import { ask, disconnected, rawSocket, userAgent } from '../support/raw-socket.js';
+import { ask, disconnected, rawSocket, userAgent, type Answer } from '../support/raw-socket.js';
 import { received, startTestServer, type JoinedClient, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -276,6 +276,26 @@ describe('a relogin interrupted while it claims the session', () => {
     await waitFor('the portal to hold the session', () => shared.server.portal.registry.get(id)?.carrier.isConnected === false || 'connected');
     return { id, ticket: (login.data as { reconnectionTicket: string }).reconnectionTicket };
   }
+
+  test('a logout meanwhile ends the session: the relogin gets Participant early left and the room sees the leave', async () => {
+    const room = (await shared.management.createRoom('logout meanwhile'))._id;
+    const watcher = await shared.join({ room, user: 'watcher' });
+    const { id, ticket } = await away(room);
+    holdClaims();
+    const claimed = claims;
+    const socket = await rawSocket(shared.portalUrl);
+    let answer: Answer | undefined;
+    void ask(socket, 'relogin', ticket).then((reply) => (answer = reply));
+    await waitFor('the relogin to claim the session', () => claims > claimed);
+    assert.deepEqual(await ask(socket, 'logout'), { status: 'error', data: 'Illegal request' });
+    release();
+    await waitFor('the relogin to be answered', () => answer !== undefined);
+    assert.deepEqual(answer, { status: 'error', data: 'Participant early left' });
+    const events = await received(watcher.notifications, 'participant', 2);
+    assert.deepEqual(events[1]!.data, { action: 'leave', data: id });
+    assert.equal(shared.server.portal.registry.get(id), undefined);
+    watcher.client.close();
+  });
 
   test('a socket that closes meanwhile leaves the ticket good for the next relogin', async () => {
     const room = (await shared.management.createRoom('closed meanwhile'))._id;
