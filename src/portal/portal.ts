@@ -95,7 +95,13 @@ export class Portal implements PortalContext {
 
   static async start(deps: PortalDeps): Promise<Portal> {
     const portal = new Portal(deps);
-    await portal.listen();
+    try {
+      await portal.listen();
+    } catch (error) {
+      // Whatever was opened before the failure (the listening server, its RPC, the key reload) is closed.
+      await portal.close();
+      throw error;
+    }
     return portal;
   }
 
@@ -303,7 +309,8 @@ export class Portal implements PortalContext {
     this.io.disconnectSockets(true);
     await this.clusterEvents?.close();
     await this.served?.close();
-    await this.worker.quit();
+    // Undefined when the start failed before the worker was made.
+    await this.worker?.quit();
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
   }
 }
