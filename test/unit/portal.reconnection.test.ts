@@ -269,8 +269,9 @@ describe('a relogin interrupted while it claims the session', () => {
 
   /** Logs a raw client in, then cuts it; resolves once the portal holds its session for a relogin. */
   async function away(room: string): Promise<{ id: string; ticket: string }> {
+    const token = await shared.token(room, 'away');
     const socket = await rawSocket(shared.portalUrl);
-    const login = await ask(socket, 'login', { token: await shared.token(room, 'away'), userAgent: userAgent(), protocol: '1.2' });
+    const login = await ask(socket, 'login', { token, userAgent: userAgent(), protocol: '1.2' });
     const id = socket.id!;
     socket.close();
     await waitFor('the portal to hold the session', () => shared.server.portal.registry.get(id)?.carrier.isConnected === false || 'connected');
