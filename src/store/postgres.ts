@@ -241,7 +241,7 @@ export class PostgresStore implements Store {
        INSERT INTO ${this.tables.sessions} AS saved (participant_id, portal, tickets, retired, expires_at, document)
        VALUES ($1, $2, $3, 0, $4, $5)
        ON CONFLICT (participant_id) DO UPDATE SET tickets = EXCLUDED.tickets, expires_at = EXCLUDED.expires_at,
-         document = EXCLUDED.document WHERE saved.portal = EXCLUDED.portal AND saved.retired = 0`,
+         document = EXCLUDED.document, retired = 0 WHERE saved.portal = EXCLUDED.portal`,
       [session.participantId, portal, JSON.stringify(tickets), expiresAt, JSON.stringify(session), now],
     );
   }

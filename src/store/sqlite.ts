@@ -145,7 +145,7 @@ export class SqliteStore implements Store {
         .prepare(
           `INSERT INTO sessions (participant_id, portal, tickets, retired, expires_at, document) VALUES (?, ?, ?, 0, ?, ?)
            ON CONFLICT (participant_id) DO UPDATE SET tickets = excluded.tickets, expires_at = excluded.expires_at,
-             document = excluded.document WHERE sessions.portal = excluded.portal AND sessions.retired = 0`,
+             document = excluded.document, retired = 0 WHERE sessions.portal = excluded.portal`,
         )
         .run(session.participantId, portal, JSON.stringify(tickets), expiresAt, JSON.stringify(session));
     });

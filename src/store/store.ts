@@ -98,7 +98,8 @@ export interface Store {
 
   /**
    * Records the session as held by `portal` with the tickets that may resume it. Only the portal
-   * holding a session can overwrite it, so a portal that lost it to a resume cannot revive old tickets.
+   * holding a session can overwrite it, so a portal that lost it to a resume cannot revive old tickets;
+   * saving a retired one starts it anew (the same socket logged in again after a logout).
    */
   saveSession(session: SessionRecord, portal: string, tickets: string[], expiresAt: number, now: number): Promise<void>;
   /** Atomically hands the session to `portal` if `ticketId` may resume it; every ticket is then spent. */

@@ -221,7 +221,7 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.deepEqual(await store.claimSession(session.participantId, 't1', 'portal-b', now), { status: 'ticket-used' });
       }));
 
-    it('a session is missing when unknown, expired or deleted by its portal, and retired after logout', () =>
+    it('a session is missing when unknown, expired or deleted by its portal, retired after logout until its portal saves it anew', () =>
       withStore(async (store) => {
         const now = Date.now();
         assert.deepEqual(await store.claimSession('nobody', 't', 'portal-a', now), { status: 'missing' });
@@ -235,8 +235,11 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         await store.saveSession(sessionFixture('leaver'), 'portal-a', ['t'], now + 60_000, now);
         await store.retireSession('leaver', now + 60_000);
         assert.deepEqual(await store.claimSession('leaver', 't', 'portal-b', now), { status: 'retired' });
-        await store.saveSession(sessionFixture('leaver'), 'portal-a', ['t'], now + 60_000, now);
-        assert.deepEqual(await store.claimSession('leaver', 't', 'portal-b', now), { status: 'retired' });
+        // Another portal cannot revive it; the same socket logging in again on its portal starts anew.
+        await store.saveSession(sessionFixture('leaver'), 'portal-b', ['t2'], now + 60_000, now);
+        assert.deepEqual(await store.claimSession('leaver', 't2', 'portal-b', now), { status: 'retired' });
+        await store.saveSession(sessionFixture('leaver'), 'portal-a', ['t3'], now + 60_000, now);
+        assert.equal((await store.claimSession('leaver', 't3', 'portal-b', now)).status, 'ok');
       }));
 
     it('a key is created once, whoever asks first, and survives a restart', () =>
