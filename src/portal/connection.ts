@@ -381,7 +381,7 @@ export class Connection implements Carrier {
     }
     this.portal.retire(session);
     await this.portal.endSession(session, true);
-    this.armLoginDeadline();
+    if (this.socket.connected) this.armLoginDeadline();
     ack('ok');
   }
 

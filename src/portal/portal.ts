@@ -4,16 +4,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Server } from 'socket.io';
-import { rpcClient, serveRpc, type Bus, type Served, type Subscription } from '../bus/index.js';
+import { messageOf, rpcClient, serveRpc, type Bus, type Served, type Subscription } from '../bus/index.js';
 import { CLUSTER_EVENTS, MANAGER_ADDRESS, type ClusterEvent, type ManagerRpc } from '../cluster/api.js';
 import { ClusterWorker } from '../cluster/index.js';
-import type { AgentRpc, JoinResult, NodeRpc, ParticipantInfo } from '../conference/api.js';
+import { ConferenceErrors, type AgentRpc, type JoinResult, type NodeRpc, type ParticipantInfo } from '../conference/api.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { tokenKeyOf } from '../management/token.js';
 import type { ConsumeResult, SessionRecord, Store, TokenRecord } from '../store/index.js';
 import type { PortalRpc } from './api.js';
 import { Connection, type PortalContext } from './connection.js';
+import { PortalError, PortalErrors } from './errors.js';
 import { localDirectory, storeDirectory, type SessionDirectory } from './directory.js';
 import { flavourFor, type Protocol } from './flavours.js';
 import { RateWindow } from './rate.js';
@@ -243,7 +244,13 @@ export class Portal implements PortalContext {
   }
 
   async resume(record: SessionRecord, connection: Connection): Promise<Session> {
-    const held = await this.node(record.controller).call('resume', [record.participantId, this.id]);
+    const held = await this.node(record.controller)
+      .call('resume', [record.participantId, this.id])
+      .catch((error: unknown) => {
+        // The node already gave the participant up (not resumed in time, or it missed too much).
+        if (messageOf(error) === ConferenceErrors.notJoined) throw new PortalError(PortalErrors.clientMissing);
+        throw error;
+      });
     const session = new Session(
       record.participantId, record.user, record.role, record.roomId, record.tokenCode, record.origin,
       record.controller, flavourFor(record.protocol as Protocol, record.sdkType), record.sdkType, true,
