@@ -10,6 +10,7 @@ import { InProcessBus } from '../../src/bus/in-process.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config/config.js';
 import { startConferenceNode, type ConferenceNode, type NodeRpc, type ParticipantInfo } from '../../src/conference/index.js';
 import { createLogger } from '../../src/logger.js';
+import { defaultRoomOptions } from '../../src/management/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Room } from '../../src/store/index.js';
 import { waitFor } from './wait.js';
@@ -69,30 +70,9 @@ export interface ConferenceHarness {
   close(): Promise<void>;
 }
 
-const media = (audio: boolean, video: boolean) => ({ audio, video });
-
+/** A stored room with the OWT defaults, as the management API creates it. */
 export function roomDocument(id: string, overrides: Partial<Room> = {}): Room {
-  return {
-    _id: id,
-    name: `name of ${id}`,
-    participantLimit: -1,
-    inputLimit: -1,
-    roles: [
-      { role: 'presenter', publish: media(true, true), subscribe: media(true, true) },
-      { role: 'viewer', publish: media(false, false), subscribe: media(true, true) },
-      { role: 'audio_only_presenter', publish: media(true, false), subscribe: media(true, false) },
-      { role: 'video_only_viewer', publish: media(false, false), subscribe: media(false, true) },
-      { role: 'sip', publish: media(true, true), subscribe: media(true, true) },
-    ],
-    views: [{ label: 'common' }],
-    mediaIn: {},
-    mediaOut: {},
-    transcoding: {},
-    notifying: { participantActivities: true, streamChange: true },
-    selectActiveAudio: false,
-    sip: false,
-    ...overrides,
-  };
+  return { _id: id, name: `name of ${id}`, ...defaultRoomOptions(), ...overrides };
 }
 
 export function participant(id: string, fields: Partial<ParticipantInfo> = {}): ParticipantInfo {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { defaultRoomOptions } from '../../src/management/index.js';
 import type { Room, SessionRecord, Store, TokenRecord } from '../../src/store/index.js';
 
 export interface StoreFixture {
@@ -18,20 +19,7 @@ export type MakeStore = () => Promise<StoreFixture>;
 const LIFETIME = 180_000;
 
 function roomFixture(name: string): Room {
-  return {
-    _id: randomUUID().replaceAll('-', ''),
-    name,
-    participantLimit: -1,
-    inputLimit: -1,
-    roles: [{ role: 'presenter', publish: { audio: true, video: true }, subscribe: { audio: true, video: true } }],
-    views: [{ label: 'common' }],
-    mediaIn: {},
-    mediaOut: {},
-    transcoding: {},
-    notifying: { participantActivities: true, streamChange: true },
-    selectActiveAudio: false,
-    sip: false,
-  };
+  return { _id: randomUUID().replaceAll('-', ''), name, ...defaultRoomOptions() };
 }
 
 function tokenFixture(room: string, creationDate: number): TokenRecord {
