@@ -138,7 +138,7 @@ export class LiveRoom {
       if (participant.portal !== portal || participant.held) continue;
       participant.held = {
         notifications: [],
-        timer: setTimeout(() => this.options.onAbandoned(participant.id), this.options.reconnectionTimeout),
+        timer: setTimeout(() => this.abandon(participant), this.options.reconnectionTimeout),
       };
     }
   }
@@ -175,13 +175,22 @@ export class LiveRoom {
     else this.portals.notify(target.portal, target.id, event, data);
   }
 
+  /**
+   * Gives the participant up. Its portal may only have looked dead (a broker blip): a `drop` tells
+   * a client still connected there that its session is over, rather than leaving it in a ghost room.
+   */
+  private abandon(participant: Participant): void {
+    this.portals.drop(participant.portal, participant.id);
+    this.options.onAbandoned(participant.id);
+  }
+
   private hold(participant: Participant, event: string, data: unknown): void {
     const held = participant.held;
     if (!held || held.abandoned) return;
     if (held.notifications.length >= this.options.heldLimit) {
       clearTimeout(held.timer);
       held.abandoned = true;
-      queueMicrotask(() => this.options.onAbandoned(participant.id));
+      queueMicrotask(() => this.abandon(participant));
       return;
     }
     held.notifications.push({ event, data });

@@ -63,6 +63,12 @@ describe('conference node: participants of a portal that is gone', () => {
     await assert.rejects(h.rpc.call('resume', ['moves', 'portal-b']), { message: ConferenceErrors.notJoined });
   });
 
+  it('a portal that only looked gone (a broker blip) is told to drop the participant it gave up', async () => {
+    quit('portal-a');
+    await portalA.waitForCalls(1, 'drop');
+    assert.deepEqual(portalA.argsOf('drop'), [['moves']]);
+  });
+
   it('a participant that misses more than the buffer holds is given up at once', async () => {
     quit('portal-a');
     await new Promise((resolve) => setImmediate(resolve));
