@@ -18,6 +18,8 @@ interface Entry extends BufferedMessage {
  */
 export class Outbox {
   private entries: Entry[] = [];
+  /** Entries before this index are evicted; the array is compacted only now and then, not per message. */
+  private head = 0;
   private nextSeq = 0;
   private lostMessage = false;
 
@@ -40,7 +42,7 @@ export class Outbox {
 
   /** Marks every pending entry delivered and returns them in order. */
   drainPending(): BufferedMessage[] {
-    const pending = this.entries.filter((entry) => !entry.delivered);
+    const pending = this.live().filter((entry) => !entry.delivered);
     for (const entry of pending) entry.delivered = true;
     return pending.map(({ event, data, seq }) => ({ event, data, seq }));
   }
@@ -48,23 +50,26 @@ export class Outbox {
   /** What the buffer holds now: the 1.2 relogin answer's `messages`. */
   recent(now = Date.now()): BufferedMessage[] {
     this.evict(now);
-    return this.entries.map(({ event, data, seq }) => ({ event, data, seq }));
+    return this.live().map(({ event, data, seq }) => ({ event, data, seq }));
   }
 
-  get pendingCount(): number {
-    return this.entries.reduce((count, entry) => count + (entry.delivered ? 0 : 1), 0);
+  private live(): Entry[] {
+    return this.entries.slice(this.head);
   }
 
   private evict(now: number): void {
-    let drop = 0;
-    while (drop < this.entries.length) {
-      const entry = this.entries[drop]!;
-      const overCapacity = this.entries.length - drop > this.capacity;
+    const { entries } = this;
+    while (this.head < entries.length) {
+      const entry = entries[this.head]!;
+      const overCapacity = entries.length - this.head > this.capacity;
       const aged = entry.delivered && now - entry.at > this.windowMs;
       if (!overCapacity && !aged) break;
       if (!entry.delivered) this.lostMessage = true;
-      drop++;
+      this.head++;
     }
-    if (drop > 0) this.entries = this.entries.slice(drop);
+    if (this.head > 0 && this.head * 2 >= entries.length) {
+      this.entries = entries.slice(this.head);
+      this.head = 0;
+    }
   }
 }
