@@ -123,10 +123,6 @@ export class Connection implements Carrier {
     return this.state === ConnectionState.connected;
   }
 
-  get currentState(): ConnectionState {
-    return this.state;
-  }
-
   get participantId(): string | undefined {
     return this.session?.participantId;
   }
