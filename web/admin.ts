@@ -1,12 +1,11 @@
 /** The admin page: the super service's view of rooms, participants and workers, refreshed every second. */
-import { messageOf } from '../src/bus/in-process.js';
+import { messageOf } from '../src/bus/bus.js';
+import { WORKER_STATE_AVAILABLE } from '../src/cluster/api.js';
 import type { ParticipantPlacement, RoomSummary, WorkerView } from '../src/management/routes/cluster.js';
 import { MAuthSigner } from './mauth.js';
 import { byId, element, report, show } from './page.js';
 
 const REFRESH_MS = 1_000;
-/** SPEC §9.1: the state a worker reports while it takes tasks. */
-const WORKER_STATE_AVAILABLE = 2;
 
 const signInSection = byId('sign-in-section');
 const signInForm = byId<HTMLFormElement>('sign-in-form');

@@ -1,5 +1,6 @@
 /** The join page: a demo token for a room and a name, then the room's people, a chat and the connection. */
-import { messageOf } from '../src/bus/in-process.js';
+import { messageOf } from '../src/bus/bus.js';
+import { ErrorCodes } from '../src/management/error-codes.js';
 import { ClientStates, ConferenceClient, type ClientState, type Notification } from '../src/client/conference-client.js';
 import { byId, element, report, show } from './page.js';
 
@@ -34,9 +35,6 @@ const stateLabels: Record<ClientState, string> = {
   [ClientStates.left]: 'left',
 };
 
-/** The API's error codes this page explains in its own words (SPEC §3). */
-const NOT_FOUND = 1001;
-const ROOM_NOT_FOUND = 1003;
 
 const joinSection = byId('join-section');
 const joinForm = byId<HTMLFormElement>('join-form');
@@ -76,10 +74,10 @@ async function requestToken(user: string, room: string): Promise<string> {
   } catch {
     // not the API's error body: the status says enough
   }
-  if (failure.code === NOT_FOUND) {
+  if (failure.code === ErrorCodes.notFound) {
     throw new Error('This server hands out no demo tokens. Start it with --management.demo true to use this page.');
   }
-  if (failure.code === ROOM_NOT_FOUND) throw new Error('There is no such room.');
+  if (failure.code === ErrorCodes.roomNotFound) throw new Error('There is no such room.');
   if (response.status === 429) throw new Error('Too many joins from here; wait a minute and try again.');
   throw new Error(failure.message ?? `The server answered ${response.status}.`);
 }

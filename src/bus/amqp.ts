@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
-import { BusError, BusErrors, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
-import { messageOf } from './in-process.js';
+import { BusError, BusErrors, messageOf, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
 
 export interface AmqpBusOptions {
   /** Delay before the first reconnection attempt; doubles after each failure up to `maxReconnectDelay`. */

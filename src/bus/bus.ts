@@ -65,3 +65,9 @@ export type RpcHandlers<M extends RpcMap> = {
 export function serveRpc<M extends RpcMap>(bus: Bus, address: string, handlers: RpcHandlers<M>): Promise<Served> {
   return bus.serve(address, handlers);
 }
+
+/** The text of whatever was thrown: what crosses the bus and what clients are answered. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : JSON.stringify(error);
+}

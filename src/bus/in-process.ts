@@ -1,4 +1,4 @@
-import { BusError, BusErrors, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
+import { BusError, BusErrors, messageOf, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
 
 interface PendingCall {
   timer: NodeJS.Timeout;
@@ -89,9 +89,4 @@ export class InProcessBus implements Bus {
     if (typeof handler !== 'function') throw new BusError(BusErrors.unknownMethod(method));
     return handler.apply(handlers, args);
   }
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : JSON.stringify(error);
 }

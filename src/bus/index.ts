@@ -3,7 +3,6 @@ import type { Bus } from './bus.js';
 import { InProcessBus } from './in-process.js';
 
 export * from './bus.js';
-export { messageOf } from './in-process.js';
 
 /** The one place that picks the bus backend. */
 export async function createBus(config: Config): Promise<Bus> {
