@@ -6,6 +6,9 @@ export const CLUSTER_EVENTS = 'cluster-events';
 export type Purpose = 'portal' | 'conference';
 export type ManagerState = 'initializing' | 'in-service';
 
+/** The worker state in which it takes new tasks (SPEC §9.1, §9.3); a worker reporting none counts too. */
+export const WORKER_STATE_AVAILABLE = 2;
+
 export interface WorkerInfo {
   ip: string;
   hostname: string;

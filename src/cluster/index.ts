@@ -9,6 +9,6 @@ export {
   type WorkerState,
 } from './worker.js';
 export { cpuLoadMeter, type LoadMeter } from './load.js';
-export { Scheduler, WORKER_STATE_AVAILABLE, type SchedulerOptions } from './scheduler.js';
+export { Scheduler, type SchedulerOptions } from './scheduler.js';
 export { matchAll, matcherFor, portalMatcher, type MatchCandidate, type Matcher } from './matcher.js';
 export { createStrategy, strategyNames, type Candidate, type Strategy, type StrategyName } from './strategies/index.js';

@@ -1,5 +1,6 @@
 import {
   ClusterErrors,
+  WORKER_STATE_AVAILABLE,
   type Preference,
   type Purpose,
   type ScheduledWorker,
@@ -8,9 +9,6 @@ import {
 } from './api.js';
 import type { Matcher } from './matcher.js';
 import type { Strategy } from './strategies/index.js';
-
-/** The worker state in which it takes new tasks (SPEC §9.3); a worker reporting none counts too. */
-export const WORKER_STATE_AVAILABLE = 2;
 
 /** setTimeout fires at once beyond this, which would turn a long reservation into none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -4,10 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { messageOf, rpcClient, type Bus, type RpcClient } from '../bus/index.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import { MANAGER_ADDRESS, type ManagerRpc, type ManagerState, type Purpose, type WorkerInfo } from './api.js';
+import { MANAGER_ADDRESS, WORKER_STATE_AVAILABLE, type ManagerRpc, type ManagerState, type Purpose, type WorkerInfo } from './api.js';
 import { cpuLoadMeter, idleLoadMeter, type LoadMeter } from './load.js';
 import { ManagerStates } from './manager.js';
-import { WORKER_STATE_AVAILABLE } from './scheduler.js';
 
 /**
  * `auto` measures CPU only in cluster mode: embedded, each purpose has a single worker, and

@@ -1,21 +1,9 @@
+import { ErrorCodes, type ErrorCode } from './error-codes.js';
 import { describeValidationError, type SchemaViolation } from './validation.js';
 
+export { ErrorCodes, type ErrorCode } from './error-codes.js';
+
 /** The management API's error catalogue (SPEC §3): every failure leaves as one of these. */
-export const ErrorCodes = {
-  notFound: 1001,
-  serviceNotFound: 1002,
-  roomNotFound: 1003,
-  participantNotFound: 1005,
-  authenticationFailed: 1101,
-  permissionDenied: 1102,
-  clusterFailed: 1201,
-  badRequest: 1301,
-  database: 1401,
-  unexpected: 2001,
-} as const;
-
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
-
 const statusOfCode: Record<ErrorCode, number> = {
   [ErrorCodes.notFound]: 404,
   [ErrorCodes.serviceNotFound]: 404,
