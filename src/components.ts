@@ -81,7 +81,7 @@ export function startAgent(infrastructure: Infrastructure, launcher: NodeLaunche
 
 /** Nodes inside the agent's process, on its bus and store: the embedded mode. */
 export function inProcessNodes(infrastructure: Infrastructure): NodeLauncher {
-  return new InProcessLauncher((id, agentId) => startConferenceNode({ ...infrastructure, id, agentId }));
+  return new InProcessLauncher((id, agentId) => startNode(infrastructure, id, agentId));
 }
 
 export function startNode(infrastructure: Infrastructure, id: string, agentId: string): Promise<ConferenceNode> {
