@@ -1,5 +1,6 @@
 /** One simulated client of a load generator: a Conclave participant or a bare Socket.IO client. */
 import { io, type Socket } from 'socket.io-client';
+import { reloginResultOf, type ReloginResult } from '../src/protocol/socket.js';
 import { BASELINE_ROOM_QUERY, type Entry } from './load-api.js';
 import { preciseNow } from './stats.js';
 
@@ -47,12 +48,6 @@ function request(socket: Socket, event: string, payload?: unknown, accept: (data
       }
     });
   });
-}
-
-interface Buffered {
-  event: string;
-  data: unknown;
-  seq: number;
 }
 
 /**
@@ -116,11 +111,7 @@ export class BenchClient {
     // The replayed buffer must be taken before any live notification that follows the answer, or
     // the live one's sequence number would make the replay look old.
     await request(socket, 'relogin', this.ticket, (answer) => {
-      if (typeof answer === 'string') {
-        this.ticket = answer;
-        return;
-      }
-      const { ticket, messages } = answer as { ticket: string; messages: Buffered[] };
+      const { ticket, messages } = reloginResultOf(answer as string | ReloginResult);
       this.ticket = ticket;
       for (const message of messages) this.receive(message.event, message.data, message.seq);
     });

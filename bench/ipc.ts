@@ -1,5 +1,5 @@
 /** Typed calls between the bench and its child processes over Node's IPC channel. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { messageOf } from '../src/bus/index.js';
 
 export type Methods = Record<string, (...args: never[]) => unknown>;
@@ -48,6 +48,12 @@ export function serveParent<M extends Methods>(handlers: M, close: () => Promise
 /** The JSON argument a child was started with. */
 export function childArgument<T>(): T {
   return JSON.parse(process.argv[2] ?? '{}') as T;
+}
+
+/** The hard limit on open files (root may not raise it in a container); children raise their soft limit to it. */
+export function hardFileLimit(): number {
+  const hard = execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  return hard === 'unlimited' ? 1_048_576 : Number(hard);
 }
 
 export interface ChildOptions {

@@ -1,5 +1,5 @@
 /** Reads a V8 `.cpuprofile` (node --cpu-prof) and names where the time went. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 interface ProfileNode {
   id: number;
@@ -19,7 +19,7 @@ export interface Hotspot {
 }
 
 /** Where a script lives, at the grain that explains a cost: a package, or a folder of our own code. */
-function sourceOf(url: string): string {
+export function sourceOf(url: string): string {
   if (!url) return '(native)';
   const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (dependency) return dependency[1]!;
@@ -71,4 +71,18 @@ export async function hotspots(file: string, count = 10): Promise<{ layers: Hots
     layers.set(layer, (layers.get(layer) ?? 0) + hits);
   }
   return { layers: top(layers, all, layers.size), functions: top(functions, all, count), sources: top(sources, all, count) };
+}
+
+/** Prints the hotspots of every `.cpuprofile` in `directory`, each named "<what> "<file's name>"". */
+export async function printProfiles(directory: string, what: string): Promise<void> {
+  for (const name of await readdir(directory)) {
+    if (!name.endsWith('.cpuprofile')) continue;
+    const { layers, functions, sources } = await hotspots(`${directory}/${name}`);
+    console.log(`\nserver CPU profile of the ${what} "${name.replace('.cpuprofile', '')}" (${directory}/${name})\n  self time by layer:`);
+    for (const spot of layers) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+    console.log('  self time by source:');
+    for (const spot of sources) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+    console.log('  self time by function:');
+    for (const spot of functions) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+  }
 }

@@ -1,4 +1,5 @@
 /** The bench's one table and its JSON record, with ratios to the baseline and the issue's targets. */
+import { availableParallelism, loadavg } from 'node:os';
 import { BenchSdks, type BenchSdk, type DeliveryCounts } from './load-api.js';
 import type { Fanout, Holding, Pair, Resumption, Sizes, Throughput } from './scenarios.js';
 
@@ -7,7 +8,7 @@ const sdkNames: Record<BenchSdk, string> = {
   [BenchSdks.native]: 'native 1.2',
 };
 
-/** Issue 7's targets (2 cores). */
+/** The signaling targets (2 cores). */
 export const targets = {
   loginsPerSecond: 1_000,
   loginP99Ms: 50,
@@ -24,7 +25,8 @@ export interface Results {
   reconnection: Pair<Resumption>;
 }
 
-export interface Environment {
+/** When and on what a run ran, as every bench records it. */
+export interface RunRecord {
   mode: 'full' | 'quick';
   startedAt: string;
   finishedAt: string;
@@ -32,6 +34,22 @@ export interface Environment {
   cpus: number;
   loadAverageBefore: number[];
   loadAverageAfter: number[];
+}
+
+/** The record of a run that ends now. */
+export function runRecord(mode: RunRecord['mode'], startedAt: Date, loadAverageBefore: number[]): RunRecord {
+  return {
+    mode,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    loadAverageBefore,
+    loadAverageAfter: loadavg(),
+  };
+}
+
+export interface Environment extends RunRecord {
   fileLimit: number;
   generators: number;
   /** What the server under test runs with besides the production defaults. */
@@ -58,14 +76,14 @@ export function ratiosOf(results: Results): Record<string, number> {
   };
 }
 
-interface Row {
+type Row = {
   measure: string;
   conclave: string;
   baseline: string;
   ratio: string;
   target: string;
   met: string;
-}
+};
 
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
 const kb = (bytes: number) => (bytes / 1_024).toFixed(1);
@@ -217,11 +235,17 @@ function deliveryRows({ conclave, baseline }: Pair<Resumption>): Row[] {
   return [...perSdk, unprotected];
 }
 
-export function formatTable(rows: Row[]): string {
-  const header: Row = { measure: 'measure', conclave: 'Conclave', baseline: 'Socket.IO', ratio: 'ratio', target: 'target', met: 'met' };
-  const columns = Object.keys(header) as Array<keyof Row>;
-  const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
-  const line = (row: Row) => `| ${columns.map((column, i) => row[column].padEnd(widths[i]!)).join(' | ')} |`;
+const signalingHeader: Row = { measure: 'measure', conclave: 'Conclave', baseline: 'Socket.IO', ratio: 'ratio', target: 'target', met: 'met' };
+
+/** A table whose columns are `header`'s keys, in its order. */
+export function formatTable<R extends Record<string, string>>(rows: R[], header: R): string {
+  const columns = Object.keys(header) as Array<keyof R>;
+  const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
+  const line = (row: R) => `| ${columns.map((column, i) => row[column]!.padEnd(widths[i]!)).join(' | ')} |`;
   const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+export function formatSignalingTable(rows: Row[]): string {
+  return formatTable(rows, signalingHeader);
 }

@@ -1,20 +1,22 @@
 /**
- * `npm run bench [-- --quick] [--profile] [--concurrency N]`: the embedded server with production timers in a
+ * `npm run bench [-- --quick] [--profile] [--concurrency N] [--signaling | --media]`: the embedded server with production timers in a
  * child process, a bare Socket.IO server beside it, load from separate generator processes on
- * loopback; one table on stdout, the record in bench/results/<timestamp>.json.
+ * loopback; one table on stdout, the record in bench/results/<timestamp>.json. Then, in a full run,
+ * the media forwarding bench (bench/media.ts); `--media` runs that one alone, `--signaling` the first alone.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ManagementClient } from '../src/client/management-client.js';
 import { defaults, type ConfigOverrides } from '../src/config/config.js';
 import type { BaselineMethods } from './baseline.js';
-import { Child } from './ipc.js';
+import { Child, hardFileLimit } from './ipc.js';
 import type { LoadMethods } from './load-api.js';
-import { hotspots } from './profile.js';
-import { formatTable, ratiosOf, rowsOf, targets, type Environment, type Results } from './report.js';
+import { runMediaBench } from './media.js';
+import { printHeapGrowth } from './heap.js';
+import { printProfiles } from './profile.js';
+import { formatSignalingTable, ratiosOf, rowsOf, runRecord, targets, type Environment, type Results } from './report.js';
 import { Scenarios, type Sizes } from './scenarios.js';
 import type { ServerMethods } from './server.js';
 
@@ -51,17 +53,16 @@ const FILE_MARGIN = 1_024;
 /** Production settings except where the server listens, its log level and the per-IP limits (all load comes from 127.0.0.1). */
 const serverOverrides = {
   log: { level: 'warn' },
-  portal: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 100_000, loginAttemptsPerIpPerMinute: 1_000_000 },
+  portal: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 100_000, maxSocketsPerIp: 100_000, loginAttemptsPerIpPerMinute: 1_000_000 },
   management: { port: 0, host: '127.0.0.1' },
 } satisfies ConfigOverrides;
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-/** The hard limit on open files (root may not raise it in a container); every child's soft limit is raised to it. */
+/** Every child's soft limit of open files is raised to the hard limit, which must suffice for the run. */
 function fileLimitFor(sizes: Sizes): number {
-  const hard = execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
-  const limit = hard === 'unlimited' ? 1_048_576 : Number(hard);
+  const limit = hardFileLimit();
   const needed = Math.max(sizes.participants, sizes.fanout) + FILE_MARGIN;
   if (limit < needed) throw new Error(`the open-file limit is ${limit}; this run needs ${needed} (raise it with ulimit -n)`);
   return limit;
@@ -69,29 +70,35 @@ function fileLimitFor(sizes: Sizes): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, concurrency: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, media: { type: 'boolean' }, signaling: { type: 'boolean' }, concurrency: { type: 'string' } },
   });
   const mode = values.quick ? 'quick' : 'full';
   const profile = values.profile ?? false;
   const sizes = { ...(mode === 'quick' ? quick : full) };
   if (values.concurrency !== undefined) sizes.concurrency = Number(values.concurrency);
   if (!Number.isInteger(sizes.concurrency) || sizes.concurrency < 1) throw new Error('--concurrency takes a positive integer');
+  if (values.media && values.signaling) throw new Error('--media and --signaling each run one part alone: give one of them');
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const resultsDir = here('./results/');
   const profileDir = `${resultsDir}profiles-${stamp}`;
+  if (values.media) {
+    await runMediaBench({ mode, profile, fileLimit: hardFileLimit(), serverOverrides, resultsDir, stamp, log });
+    return;
+  }
   const fileLimit = fileLimitFor(sizes);
   const loadAverageBefore = loadavg();
 
   log(`${mode} run; open-file limit per child ${fileLimit}; load average ${loadAverageBefore.map((load) => load.toFixed(2)).join(' ')}`);
   log(
-    `server under test: production defaults except ${JSON.stringify(serverOverrides)} (defaults: portal.maxConnectionsPerIp ${defaults.portal.maxConnectionsPerIp}, portal.loginAttemptsPerIpPerMinute ${defaults.portal.loginAttemptsPerIpPerMinute}; portal.eventsPerSecond stays ${defaults.portal.eventsPerSecond})`,
+    `server under test: production defaults except ${JSON.stringify(serverOverrides)} (defaults: portal.maxConnectionsPerIp ${defaults.portal.maxConnectionsPerIp}, portal.maxSocketsPerIp a quarter of the portal's sockets, at most 2,000, portal.loginAttemptsPerIpPerMinute ${defaults.portal.loginAttemptsPerIpPerMinute}; portal.eventsPerSecond stays ${defaults.portal.eventsPerSecond})`,
   );
   const [server, baseline, generators] = await Promise.all([
     Child.start<ServerMethods>('server', here('./server.ts'), { overrides: serverOverrides }, { fileLimit, nodeFlags: ['--expose-gc'] }),
     Child.start<BaselineMethods>('baseline', here('./baseline.ts'), {}, { fileLimit, nodeFlags: ['--expose-gc'] }),
     Promise.all(Array.from({ length: GENERATORS }, (_, i) => Child.start<LoadMethods>(`load-${i}`, here('./load.ts'), {}, { fileLimit }))),
   ]);
+  let results: Results | undefined;
   try {
     const info = await server.call('describe');
     const { url: baselineUrl } = await baseline.call('describe');
@@ -104,29 +111,24 @@ async function main(): Promise<void> {
       log,
       profile ? profileDir : undefined,
     );
-    const results: Results = {
+    results = {
       login: await scenarios.login(),
       participants: await scenarios.participants(),
       fanout: await scenarios.fanout(),
       reconnection: await scenarios.reconnection(),
     };
     const environment: Environment = {
-      mode,
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      node: process.version,
-      cpus: availableParallelism(),
-      loadAverageBefore,
-      loadAverageAfter: loadavg(),
+      ...runRecord(mode, startedAt, loadAverageBefore),
       fileLimit,
       generators: GENERATORS,
       serverOverrides,
       sizes,
     };
-    console.log(formatTable(rowsOf(results)));
+    console.log(formatSignalingTable(rowsOf(results)));
     console.log(
       `\n${mode} run, ${environment.cpus} cores, load average before ${loadAverageBefore[0]!.toFixed(2)} / after ${environment.loadAverageAfter[0]!.toFixed(2)}; ` +
         `${sizes.concurrency} requests in flight; server limits raised: portal.maxConnectionsPerIp ${serverOverrides.portal.maxConnectionsPerIp}, ` +
+        `portal.maxSocketsPerIp ${serverOverrides.portal.maxSocketsPerIp}, ` +
         `portal.loginAttemptsPerIpPerMinute ${serverOverrides.portal.loginAttemptsPerIpPerMinute}; log level ${serverOverrides.log.level}.`,
     );
     await mkdir(resultsDir, { recursive: true });
@@ -139,20 +141,10 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([server.stop(), baseline.stop(), ...generators.map((generator) => generator.stop())]);
   }
-  if (profile) await printProfile(profileDir);
-}
-
-async function printProfile(directory: string): Promise<void> {
-  for (const name of await readdir(directory)) {
-    if (!name.endsWith('.cpuprofile')) continue;
-    const { layers, functions, sources } = await hotspots(`${directory}/${name}`);
-    console.log(`\nserver CPU profile of the Conclave run "${name.replace('.cpuprofile', '')}" (${directory}/${name})\n  self time by layer:`);
-    for (const spot of layers) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
-    console.log('  self time by source:');
-    for (const spot of sources) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
-    console.log('  self time by function:');
-    for (const spot of functions) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
-  }
+  if (profile) await printProfiles(profileDir, 'Conclave run');
+  const holding = results?.participants.conclave;
+  if (holding?.heapSnapshots) await printHeapGrowth(holding.heapSnapshots.before, holding.heapSnapshots.after, holding.held);
+  if (mode === 'full' && !values.signaling) await runMediaBench({ mode, profile, fileLimit, serverOverrides, resultsDir, stamp, log });
 }
 
 main().catch((error: unknown) => {

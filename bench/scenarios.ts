@@ -1,4 +1,4 @@
-/** The four measurements of issue 7, each run against the bare Socket.IO baseline and then Conclave. */
+/** The four signaling measurements, each run against the bare Socket.IO baseline and then Conclave. */
 import type { ManagementClient } from '../src/client/management-client.js';
 import type { BaselineMethods } from './baseline.js';
 import type { Child } from './ipc.js';
@@ -52,6 +52,8 @@ export interface Holding {
   heapPerParticipantBytes: number;
   loginWhileHolding: Throughput;
   release: Throughput;
+  /** With --profile, the server's heap before and after the ramp. */
+  heapSnapshots?: { before: string; after: string };
 }
 
 export interface Fanout {
@@ -119,7 +121,7 @@ function mergeAudits(audits: DeliveryAudit[]): DeliveryAudit {
 }
 
 /** Deals `items` round robin to `count` hands. */
-function deal<T>(items: readonly T[], count: number): T[][] {
+export function deal<T>(items: readonly T[], count: number): T[][] {
   const hands = Array.from({ length: count }, (): T[] => []);
   items.forEach((item, index) => hands[index % count]!.push(item));
   return hands;
@@ -231,12 +233,18 @@ export class Scenarios {
   private async hold(target: Target, entriesOf: () => Entry[] | Promise<Entry[]>): Promise<Holding> {
     const group = 'participants';
     const url = this.url(target);
+    const heapSnapshots = this.profileDir !== undefined && target === 'conclave'
+      ? { before: `${this.profileDir}/held-before.heapsnapshot`, after: `${this.profileDir}/held-after.heapsnapshot` }
+      : undefined;
+    // Taking a snapshot grows the resident set for good: the first comes before the measure it would skew.
+    if (heapSnapshots) await this.processes.server.call('heapSnapshot', heapSnapshots.before);
     const before = await this.usage(target, true);
     const entries = await entriesOf();
     const ramp = await this.measure(target, 'ramp', () =>
       this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency)),
     );
     const after = await this.usage(target, true);
+    if (heapSnapshots) await this.processes.server.call('heapSnapshot', heapSnapshots.after);
     const held = ramp.succeeded;
     this.progress(`participants: ${held} held by ${target}; logins meanwhile`);
     const loginWhileHolding = await this.cycle(target, 'login-while-holding', await this.loginEntries(target, this.sizes.loginsWhileHolding, 'bench-login-holding'));
@@ -252,6 +260,7 @@ export class Scenarios {
       heapPerParticipantBytes: (after.heapUsedBytes - before.heapUsedBytes) / held,
       loginWhileHolding,
       release,
+      heapSnapshots,
     };
   }
 

@@ -4,6 +4,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
+import { writeHeapSnapshot } from 'node:v8';
 import { loadConfig, type ConfigOverrides } from '../src/config/config.js';
 import { startEmbedded } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
@@ -29,6 +30,8 @@ export type ServerMethods = {
   startProfile(): Promise<void>;
   /** Stops it and writes the `.cpuprofile` (readable by Chrome DevTools) to `file`. */
   stopProfile(file: string): Promise<void>;
+  /** Writes a heap snapshot to `file`: what is live, since V8 collects garbage before it takes one. */
+  heapSnapshot(file: string): Promise<void>;
 };
 
 const { overrides } = childArgument<ServerArgument>();
@@ -64,6 +67,10 @@ serveParent<ServerMethods>(
       const { profile } = await inspector.post('Profiler.stop');
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, JSON.stringify(profile));
+    },
+    heapSnapshot: async (file) => {
+      await mkdir(dirname(file), { recursive: true });
+      writeHeapSnapshot(file);
     },
   },
   async () => {

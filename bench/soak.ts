@@ -51,6 +51,7 @@ const overrides: ConfigOverrides = {
     host: '127.0.0.1',
     loginAttemptsPerIpPerMinute: 100_000_000,
     reconnectionTicketLifetime: 5_000,
+    reconnectionTimeout: 2_000,
   },
   management: { port: 0, host: '127.0.0.1' },
   tokens: { lifetime: 5_000 },

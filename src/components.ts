@@ -2,16 +2,17 @@
  * How each component starts and stops, shared by the embedded composition root and the cluster-mode
  * subcommands of `conclave` (SPEC §1): one wiring per component, whatever process it runs in.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-import { createBus, messageOf, type Bus } from './bus/index.js';
-import { startClusterManager, type ClusterManager } from './cluster/index.js';
-import { InProcessLauncher, startConferenceAgent, type ConferenceAgent, type NodeLauncher } from './conference/agent.js';
-import { ProcessLauncher, startConferenceNode, type ConferenceNode } from './conference/index.js';
+import { createBus, type Bus } from './bus/index.js';
+import { checkClusterTimers, LEADERSHIP_LOCK, ManagerSeat, SeatStates } from './cluster/index.js';
+import { InProcessLauncher, ProcessLauncher, startAgent, type Agent, type AgentPurpose, type NodeLauncher, type RunningNode } from './agent/index.js';
+import { startConferenceNode } from './conference/index.js';
 import { ConfigError, type Config } from './config/config.js';
 import type { Logger } from './logger.js';
-import { bootstrap, startManagementApi, type Bootstrap, type ManagementApi } from './management/index.js';
+import { bootstrap, startManagementApi, type Bootstrap, type BootstrapOutput, type ManagementApi } from './management/index.js';
 import { Portal } from './portal/index.js';
-import { createStore, type Leadership, type Store } from './store/index.js';
+import { createStore, type Store } from './store/index.js';
+import { connectFailure } from './net/startup-errors.js';
+import { startWebrtcNode } from './webrtc/index.js';
 
 export interface Infrastructure {
   config: Config;
@@ -48,8 +49,16 @@ export async function withInfrastructure<T extends object>(
     }
   };
   try {
-    const store = closeLater(await createStore(config));
-    const bus = closeLater(await createBus(config));
+    const store = closeLater(
+      await createStore(config).catch((error: unknown) => {
+        throw config.store.type === 'postgres' ? connectFailure('store.postgresUrl', config.store.postgresUrl, error) : error;
+      }),
+    );
+    const bus = closeLater(
+      await createBus(config).catch((error: unknown) => {
+        throw config.bus.type === 'amqp' ? connectFailure('bus.amqpUrl', config.bus.amqpUrl, error) : error;
+      }),
+    );
     const started = await start({ config, logger, store, bus }, closeLater);
     let closing: Promise<void> | undefined;
     return Object.assign(started, { close: () => (closing ??= closeAll()) });
@@ -68,113 +77,36 @@ export interface ManagementComponent {
 export async function startManagement(
   infrastructure: Infrastructure,
   closeLater: CloseLater,
-  output?: NodeJS.WritableStream,
+  output?: BootstrapOutput,
 ): Promise<ManagementComponent> {
+  // Listening first: a port that is taken stops the start before a super service is created and shown.
+  let sampleRoomId: string | undefined;
+  const api = closeLater(await startManagementApi({ ...infrastructure, sampleRoomId: () => sampleRoomId }));
   const credentials = await bootstrap({ ...infrastructure, ...(output ? { output } : {}) });
-  const api = closeLater(await startManagementApi({ ...infrastructure, sampleRoomId: credentials.sampleRoomId }));
+  sampleRoomId = credentials.sampleRoomId;
   return { bootstrap: credentials, api };
 }
 
-export function startAgent(infrastructure: Infrastructure, launcher: NodeLauncher): Promise<ConferenceAgent> {
-  return startConferenceAgent({ ...infrastructure, launcher });
+/** A conference agent, or a webrtc agent (SPEC-MEDIA M2), with its nodes started by `launcher`. */
+export function startAgentOf(purpose: AgentPurpose, infrastructure: Infrastructure, launcher: NodeLauncher): Promise<Agent> {
+  return startAgent({ ...infrastructure, purpose, launcher });
 }
 
 /** Nodes inside the agent's process, on its bus and store: the embedded mode. */
-export function inProcessNodes(infrastructure: Infrastructure): NodeLauncher {
-  return new InProcessLauncher((id, agentId) => startNode(infrastructure, id, agentId));
+export function inProcessNodes(purpose: AgentPurpose, infrastructure: Infrastructure): NodeLauncher {
+  return new InProcessLauncher((id, agentId) => startNode(purpose, infrastructure, id, agentId));
 }
 
-export function startNode(infrastructure: Infrastructure, id: string, agentId: string): Promise<ConferenceNode> {
-  return startConferenceNode({ ...infrastructure, id, agentId });
-}
-
-export const LEADERSHIP_LOCK = 'cluster-manager';
-
-export const SeatStates = {
-  standby: 'standby',
-  active: 'active',
-  closed: 'closed',
-} as const;
-export type SeatState = (typeof SeatStates)[keyof typeof SeatStates];
-
-/**
- * SPEC §9.6: a cluster manager runs only while this process holds the leadership lock in the
- * store. Until then it stands by; when the lock is lost it stops the manager at once, so that two
- * never serve together, and stands by again.
- */
-export class ManagerSeat {
-  private current: SeatState = SeatStates.standby;
-  private manager: ClusterManager | undefined;
-  private leadership: Leadership | undefined;
-  private readonly stopping = new AbortController();
-  private readonly stopped = new Promise<void>((resolve) => this.stopping.signal.addEventListener('abort', () => resolve()));
-  private readonly logger: Logger;
-
-  constructor(
-    private readonly infrastructure: Infrastructure,
-    private readonly onChange: (state: SeatState) => void = () => undefined,
-  ) {
-    this.logger = infrastructure.logger.child({ component: 'manager-seat' });
-    void this.run();
-  }
-
-  /** Stops the manager and lets the lock go; a contender still waiting is cut off by closing the store. */
-  async close(): Promise<void> {
-    if (this.current === SeatStates.closed) return;
-    this.current = SeatStates.closed;
-    this.stopping.abort();
-    await this.stepDown();
-  }
-
-  private async run(): Promise<void> {
-    const { config } = this.infrastructure;
-    const stopped = this.stopping.signal;
-    // Each turn: wait for the lock, serve as the manager until the lock is lost, stand by again.
-    while (!stopped.aborted) {
-      let lost!: () => void;
-      const lockLost = new Promise<void>((resolve) => (lost = resolve));
-      try {
-        this.leadership = await this.infrastructure.store.acquireLeadership(LEADERSHIP_LOCK, () => lost());
-        if (stopped.aborted) break;
-        this.manager = await startClusterManager(this.infrastructure);
-      } catch (error) {
-        if (stopped.aborted) break;
-        this.logger.warn({ error: messageOf(error) }, 'could not take the cluster manager seat, retrying');
-        await this.stepDown();
-        await delay(config.cluster.leadershipRetryInterval, undefined, { signal: stopped }).catch(() => undefined);
-        continue;
-      }
-      this.setState(SeatStates.active);
-      await Promise.race([lockLost, this.stopped]);
-      if (stopped.aborted) break;
-      this.logger.error('lost the leadership lock, stopping the cluster manager');
-      await this.stepDown();
-      this.setState(SeatStates.standby);
-    }
-    await this.stepDown();
-  }
-
-  private async stepDown(): Promise<void> {
-    const manager = this.manager;
-    const leadership = this.leadership;
-    this.manager = undefined;
-    this.leadership = undefined;
-    try {
-      await manager?.close();
-      await leadership?.release();
-    } catch (error) {
-      this.logger.error({ error: messageOf(error) }, 'could not step down cleanly');
-    }
-  }
-
-  private setState(state: SeatState): void {
-    if (this.current === SeatStates.closed) return;
-    this.current = state;
-    this.onChange(state);
+export function startNode(purpose: AgentPurpose, infrastructure: Infrastructure, id: string, agentId: string): Promise<RunningNode> {
+  switch (purpose) {
+    case 'conference':
+      return startConferenceNode({ ...infrastructure, id, agentId });
+    case 'webrtc':
+      return startWebrtcNode({ ...infrastructure, id, agentId });
   }
 }
 
-export const componentNames = ['portal', 'cluster-manager', 'conference-agent', 'management-api'] as const;
+export const componentNames = ['portal', 'cluster-manager', 'conference-agent', 'webrtc-agent', 'management-api'] as const;
 export type ComponentName = (typeof componentNames)[number];
 
 export function isComponentName(name: string | undefined): name is ComponentName {
@@ -182,11 +114,11 @@ export function isComponentName(name: string | undefined): name is ComponentName
 }
 
 export interface ComponentOptions {
-  /** The `conclave` entry script, which the agent forks for each conference node. */
+  /** The `conclave` entry script, which an agent forks for each of its nodes. */
   nodeScript: string;
   /** Status lines for the operator: where the component listens, and later changes. */
   announce: (line: string) => void;
-  output?: NodeJS.WritableStream;
+  output?: BootstrapOutput;
 }
 
 /** One component in its own process (cluster mode), on its own store and bus connections. */
@@ -194,6 +126,7 @@ export async function startComponent(name: ComponentName, config: Config, logger
   if (config.bus.type !== 'amqp') {
     throw new ConfigError(`"conclave ${name}" runs beside other processes and needs bus.type "amqp"`);
   }
+  checkClusterTimers(config);
   const { announce } = options;
   return withInfrastructure(config, logger, async (infrastructure, closeLater) => {
     announce(`Conclave ${name} is running (cluster mode)\n  bus:    RabbitMQ, exchange "${config.bus.exchange}"\n  store:  ${describeStore(config)}`);
@@ -208,10 +141,12 @@ export async function startComponent(name: ComponentName, config: Config, logger
         announce(`  management API:  ${api.port}\n  super service:   ${credentials.superServiceId}`);
         return {};
       }
-      case 'conference-agent': {
-        const launcher = new ProcessLauncher({ config, logger, script: options.nodeScript });
-        const agent = closeLater(await startAgent(infrastructure, launcher));
-        announce(`  conference agent:  ${agent.id}`);
+      case 'conference-agent':
+      case 'webrtc-agent': {
+        const purpose = name === 'conference-agent' ? 'conference' : 'webrtc';
+        const launcher = new ProcessLauncher({ purpose, config, logger, script: options.nodeScript });
+        const agent = closeLater(await startAgentOf(purpose, infrastructure, launcher));
+        announce(`  ${purpose} agent:  ${agent.id}`);
         return {};
       }
       case 'cluster-manager': {

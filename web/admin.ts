@@ -1,9 +1,10 @@
-/** The admin page: the super service's view of rooms, participants and workers, refreshed every second. */
-import { messageOf } from '../src/bus/bus.js';
-import { WORKER_STATE_AVAILABLE } from '../src/cluster/api.js';
-import type { ParticipantPlacement, RoomSummary, WorkerView } from '../src/management/routes/cluster.js';
-import { MAuthSigner } from './mauth.js';
+/** The admin page: the super service's view of rooms, participants, streams and workers, refreshed every second. */
+import { messageOf, type RestErrorBody } from '../src/protocol/errors.js';
+import { MAuthSigner } from '../src/protocol/mauth.js';
+import { WORKER_STATE_AVAILABLE, type ParticipantPlacement, type RoomSummary, type WorkerView } from '../src/protocol/rest.js';
+import type { StreamInfo } from '../src/protocol/socket.js';
 import { byId, element, report, show } from './page.js';
+import { streamRows } from './stream-rows.js';
 
 const REFRESH_MS = 1_000;
 
@@ -24,6 +25,12 @@ const participantTable = byId<HTMLTableElement>('room-participants');
 const participantRows = participantTable.tBodies[0]!;
 const dropStatus = byId('drop-status');
 const participantsHeading = byId('participants-heading');
+const streamsRoomLabel = byId('streams-room');
+const streamsEmpty = byId('streams-empty');
+const streamTable = byId<HTMLTableElement>('room-streams');
+const streamTableRows = streamTable.tBodies[0]!;
+const stopStatus = byId('stop-status');
+const streamsHeading = byId('streams-heading');
 const workerRows = byId<HTMLTableElement>('workers').tBodies[0]!;
 
 let signer: MAuthSigner | undefined;
@@ -42,12 +49,15 @@ class RequestError extends Error {
 
 async function api<T>(method: string, path: string): Promise<T> {
   if (!signer) throw new Error('Not signed in');
-  const response = await fetch(path, { method, headers: { authorization: await signer.header() } });
+  // Signed for this very request (MAuth's request method), so a header seen on its way authorises nothing else.
+  const url = new URL(path, location.href);
+  const authorization = await signer.header({ request: { method, path: `${url.pathname}${url.search}` } });
+  const response = await fetch(url, { method, headers: { authorization } });
   const text = await response.text();
   if (!response.ok) {
     let message = `The server answered ${response.status}.`;
     try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
+      message = (JSON.parse(text) as RestErrorBody).error.message;
     } catch {
       // not the API's error body
     }
@@ -147,6 +157,7 @@ function renderParticipants(participants: ParticipantPlacement[]): void {
       cell(participant.role),
       cell(participant.id, 'id'),
       cell(participant.portal, 'id'),
+      cell(participant.connected ? 'connected' : 'reconnecting…', participant.connected ? '' : 'away'),
       actions,
     );
     return row;
@@ -160,16 +171,47 @@ function renderParticipants(participants: ParticipantPlacement[]): void {
   show(participantsEmpty, participantsEmpty.textContent !== '');
 }
 
+function renderStreams(streams: StreamInfo[], participants: ParticipantPlacement[]): void {
+  const rows = streamRows(streams, participants).map((stream) => {
+    const row = element('tr', '', { 'data-stream-id': stream.id });
+    const stop = element('button', 'Stop', {
+      type: 'button',
+      class: 'danger',
+      'data-action': 'stop',
+      'data-key': `stop:${stream.id}`,
+      'data-stream-id': stream.id,
+      'data-label': stream.label,
+      'aria-label': `Stop ${stream.label}`,
+    });
+    const actions = cell('');
+    actions.append(stop);
+    row.append(cell(stream.owner), cell(stream.tracks), cell(stream.codecs), cell(stream.state), cell(stream.id, 'id'), actions);
+    return row;
+  });
+  replaceRows(streamTableRows, rows);
+  const room = selectedRoom();
+  streamsRoomLabel.textContent = room ? `in ${room.name}` : '';
+  show(streamTable, room !== undefined);
+  const empty = streams.length === 0 ? 'No stream is published in this room.' : '';
+  streamsEmpty.textContent = room ? empty : 'Choose a room to see its streams.';
+  show(streamsEmpty, streamsEmpty.textContent !== '');
+}
+
 function participantsPath(roomId: string): string {
   return `/v1/cluster/rooms/${encodeURIComponent(roomId)}/participants`;
 }
 
+function streamsPath(roomId: string): string {
+  return `/v1/cluster/rooms/${encodeURIComponent(roomId)}/streams`;
+}
+
 async function refresh(): Promise<void> {
   const roomId = selectedRoomId;
-  const [workers, latestRooms, participants] = await Promise.all([
+  const [workers, latestRooms, participants, streams] = await Promise.all([
     api<WorkerView[]>('GET', '/v1/cluster/workers'),
     api<RoomSummary[]>('GET', '/v1/cluster/rooms'),
     roomId ? api<ParticipantPlacement[]>('GET', participantsPath(roomId)) : [],
+    roomId ? api<StreamInfo[]>('GET', streamsPath(roomId)) : [],
   ]);
   // Signed out, or another room chosen, while the answers were on their way.
   if (!signer || roomId !== selectedRoomId) return;
@@ -177,6 +219,7 @@ async function refresh(): Promise<void> {
   renderWorkers(workers);
   renderRooms();
   renderParticipants(participants);
+  renderStreams(streams, participants);
   updated.textContent = new Date().toLocaleTimeString();
 }
 
@@ -242,6 +285,7 @@ roomRows.addEventListener('click', (event) => {
   selectedRoomId = button.dataset['roomId'];
   renderRooms();
   renderParticipants([]);
+  renderStreams([], []);
   scheduleRefresh(0);
 });
 
@@ -249,6 +293,8 @@ participantRows.addEventListener('click', (event) => {
   const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action="drop"]');
   if (!button || !selectedRoomId) return;
   const { participantId, user } = button.dataset;
+  const room = selectedRoom();
+  if (!window.confirm(`Drop ${user} from ${room?.name ?? 'the room'}? They leave the room at once and cannot resume.`)) return;
   button.disabled = true;
   api<void>('DELETE', `${participantsPath(selectedRoomId)}/${encodeURIComponent(participantId!)}`).then(
     () => {
@@ -260,6 +306,26 @@ participantRows.addEventListener('click', (event) => {
     (error: unknown) => {
       button.disabled = false;
       report(adminError, `Could not drop ${user}: ${messageOf(error)}`);
+    },
+  );
+});
+
+streamTableRows.addEventListener('click', (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action="stop"]');
+  if (!button || !selectedRoomId) return;
+  const { streamId, label } = button.dataset;
+  // Stopping cannot be undone: the owner must publish again.
+  if (!confirm(`Stop ${label}? Its subscribers lose it and everyone in the room sees it removed.`)) return;
+  button.disabled = true;
+  api<void>('DELETE', `${streamsPath(selectedRoomId)}/${encodeURIComponent(streamId!)}`).then(
+    () => {
+      stopStatus.textContent = `${label} was stopped.`;
+      streamsHeading.focus();
+      scheduleRefresh(0);
+    },
+    (error: unknown) => {
+      button.disabled = false;
+      report(adminError, `Could not stop ${label}: ${messageOf(error)}`);
     },
   );
 });

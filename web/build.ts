@@ -7,7 +7,7 @@ import { WEB_ASSETS_DIR } from '../src/management/routes/web.js';
 
 const sourceDir = fileURLToPath(new URL('.', import.meta.url));
 const pages = ['join', 'admin'];
-const staticFiles = ['join.html', 'admin.html', 'style.css'];
+const staticFiles = ['join.html', 'admin.html', 'style.css', 'favicon.svg'];
 
 export async function buildWebAssets(outDir = WEB_ASSETS_DIR): Promise<void> {
   await mkdir(outDir, { recursive: true });
@@ -20,6 +20,8 @@ export async function buildWebAssets(outDir = WEB_ASSETS_DIR): Promise<void> {
     target: ['chrome109', 'firefox115', 'safari16'],
     minify: true,
     sourcemap: 'linked',
+    // The maps point stack traces at files and lines; the sources themselves are not served.
+    sourcesContent: false,
     logLevel: 'warning',
   });
   await Promise.all(staticFiles.map((file) => copyFile(join(sourceDir, file), join(outDir, file))));

@@ -1,8 +1,17 @@
-/** The join page: a demo token for a room and a name, then the room's people, a chat and the connection. */
-import { messageOf } from '../src/bus/bus.js';
-import { ErrorCodes } from '../src/management/error-codes.js';
-import { ClientStates, ConferenceClient, type ClientState, type Notification } from '../src/client/conference-client.js';
+/**
+ * The join page: a demo token for a room and a name, then the room's people and their video, your
+ * camera and microphone, a chat and the connection.
+ */
+import { messageOf, RestCodes } from '../src/protocol/errors.js';
+import {
+  ClientStates,
+  ConferenceClient,
+  type ClientState,
+  type Notification,
+  type StreamNotice,
+} from '../src/client/conference-client.js';
 import { byId, element, report, show } from './page.js';
+import { RoomMedia } from './room-media.js';
 
 interface Person {
   id: string;
@@ -53,31 +62,43 @@ const chatForm = byId<HTMLFormElement>('chat-form');
 const messageInput = byId<HTMLInputElement>('message');
 const sendButton = byId<HTMLButtonElement>('send-button');
 const chatError = byId('chat-error');
+const mediaView = {
+  grid: byId<HTMLUListElement>('videos'),
+  status: byId('media-status'),
+  toggles: { audio: byId<HTMLButtonElement>('microphone-toggle'), video: byId<HTMLButtonElement>('camera-toggle') },
+};
 
 let client: ConferenceClient | undefined;
+/** The portal `client` is connected to. */
+let portalUrl = '';
+let media: RoomMedia | undefined;
 let selfId = '';
 const participants = new Map<string, Person>();
 /** Names outlive departures, so a message from someone who left still says who wrote it. */
 const names = new Map<string, string>();
 
-async function requestToken(user: string, room: string): Promise<string> {
+/** A demo token, and the name of the room it is for (sent beside it, as the login answer names no room). */
+async function requestToken(user: string, room: string): Promise<{ token: string; roomName: string | undefined }> {
   const response = await fetch('/demo/token', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(room ? { user, room } : { user }),
   });
   const text = await response.text();
-  if (response.ok) return text;
+  if (response.ok) {
+    const name = response.headers.get('x-room-name');
+    return { token: text, roomName: name === null ? undefined : decodeURIComponent(name) };
+  }
   let failure: { code?: number; message?: string } = {};
   try {
     failure = (JSON.parse(text) as { error?: typeof failure }).error ?? {};
   } catch {
     // not the API's error body: the status says enough
   }
-  if (failure.code === ErrorCodes.notFound) {
+  if (failure.code === RestCodes.notFound) {
     throw new Error('This server hands out no demo tokens. Start it with --management.demo true to use this page.');
   }
-  if (failure.code === ErrorCodes.roomNotFound) throw new Error('There is no such room.');
+  if (failure.code === RestCodes.roomNotFound) throw new Error('There is no such room, or it is not open to demo tokens.');
   if (response.status === 429) throw new Error('Too many joins from here; wait a minute and try again.');
   throw new Error(failure.message ?? `The server answered ${response.status}.`);
 }
@@ -132,6 +153,8 @@ function onNotification({ event, data }: Notification): void {
     const text = data as TextMessage;
     const to = text.to === 'me' ? ' (to you)' : '';
     addLine(`${names.get(text.from) ?? text.from}${to}: ${text.message}`, 'message');
+  } else if (event === 'stream') {
+    media?.onStream(data as StreamNotice);
   } else if (event === 'drop') {
     addLine('You were dropped from the room.', 'note');
     backToJoinForm('You were dropped from the room by an operator.');
@@ -141,16 +164,21 @@ function onNotification({ event, data }: Notification): void {
 function backToJoinForm(reason: string): void {
   client?.close();
   client = undefined;
+  media?.close();
+  media = undefined;
+  show(roomSection, false);
   show(joinSection, true);
   report(joinError, reason);
   joinButton.disabled = false;
 }
 
 async function join(user: string, room: string): Promise<void> {
-  const token = await requestToken(user, room);
-  const joining = new ConferenceClient(portalUrlOf(token));
+  const { token, roomName } = await requestToken(user, room);
+  portalUrl = portalUrlOf(token);
+  const joining = new ConferenceClient(portalUrl);
   joining.on('state', showState);
   joining.on('notification', onNotification);
+  joining.on('media-ended', (end) => media?.onEnded(end));
   joining.on('relogin-failed', (error) => backToJoinForm(`The connection could not be resumed: ${error.message}`));
   client = joining;
   try {
@@ -161,7 +189,8 @@ async function join(user: string, room: string): Promise<void> {
       participants.set(person.id, person);
       names.set(person.id, person.user);
     }
-    roomHeading.textContent = `Room ${result.room.id}`;
+    roomHeading.textContent = roomName ?? `Room ${result.room.id}`;
+    media = new RoomMedia(joining, result.id, (id) => names.get(id) ?? id, mediaView);
   } catch (error) {
     joining.close();
     client = undefined;
@@ -186,6 +215,7 @@ joinForm.addEventListener('submit', (event) => {
       show(joinSection, false);
       show(roomSection, true);
       roomHeading.focus();
+      void media?.start();
     },
     (error: unknown) => {
       report(joinError, messageOf(error));
@@ -211,10 +241,25 @@ leaveButton.addEventListener('click', () => {
   const leaving = client;
   client = undefined;
   void leaving?.leave().catch(() => undefined);
+  media?.close();
+  media = undefined;
   show(roomSection, false);
   show(joinSection, true);
   joinButton.disabled = false;
   userInput.focus();
+});
+
+// Closing or reloading the page leaves the room now, where a lost connection would keep a reloaded
+// page's old self in the room until the reconnection timeout: a beacon (which outlives the page)
+// hands the portal the reconnection ticket to leave with, and the socket says goodbye as it closes.
+window.addEventListener('pagehide', () => {
+  const ticket = client?.reconnectionTicket;
+  if (ticket && portalUrl) navigator.sendBeacon(`${portalUrl}/leave`, ticket);
+  client?.close();
+});
+// Back from the browser's page cache, the connection closed on the way out is gone.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted && roomSection.hidden === false) backToJoinForm('You left the room when you left the page. Join again to come back.');
 });
 
 roomInput.value = new URLSearchParams(location.search).get('room') ?? '';

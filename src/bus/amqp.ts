@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
-import { BusError, BusErrors, messageOf, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
+import { toWireError, type WireError } from '../protocol/errors.js';
+import { BusError, busError, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
 
 export interface AmqpBusOptions {
   /** Delay before the first reconnection attempt; doubles after each failure up to `maxReconnectDelay`. */
@@ -14,6 +15,8 @@ const defaultOptions: AmqpBusOptions = { reconnectDelay: 100, maxReconnectDelay:
 
 /** AMQP reply code of a queue declared exclusive by another connection. */
 const RESOURCE_LOCKED = 405;
+/** AMQP reply code of a queue that does not exist. */
+const NOT_FOUND = 404;
 const JSON_CONTENT = 'application/json';
 
 interface Request {
@@ -21,7 +24,8 @@ interface Request {
   args: unknown[];
 }
 
-type Reply = { result?: unknown } | { error: string };
+/** A failed call's reply carries the error's code beside its message, so callers never parse text. */
+type Reply = { result?: unknown } | { error: WireError };
 
 interface PendingCall {
   address: string;
@@ -74,6 +78,10 @@ export class AmqpBus implements Bus {
     return this.closing !== undefined;
   }
 
+  get connected(): boolean {
+    return this.session !== undefined;
+  }
+
   private constructor(
     private readonly url: string,
     private readonly exchange: string,
@@ -85,14 +93,20 @@ export class AmqpBus implements Bus {
   /** Connects once; fails if the broker cannot be reached now. Later losses are recovered by reconnecting. */
   static async connect(url: string, exchange: string, options: Partial<AmqpBusOptions> = {}): Promise<AmqpBus> {
     const bus = new AmqpBus(url, exchange, { ...defaultOptions, ...options });
-    bus.session = await bus.openSession();
+    try {
+      await bus.openSession();
+    } catch (error) {
+      // A connection lost during the first attempt must not leave a bus reconnecting that nobody holds.
+      await bus.close();
+      throw error;
+    }
     return bus;
   }
 
   serve(address: string, handlers: RpcMap): Promise<Served> {
     return this.exclusively(async () => {
-      if (this.closed) throw new BusError(BusErrors.closed);
-      if (this.served.has(address)) throw new BusError(BusErrors.alreadyServed(address));
+      if (this.closed) throw busError('closed');
+      if (this.served.has(address)) throw busError('alreadyServed', address);
       const entry: ServedAddress = { address, handlers };
       this.served.set(address, entry);
       const session = this.session;
@@ -118,20 +132,46 @@ export class AmqpBus implements Bus {
     });
   }
 
-  call(address: string, method: string, args: unknown[], timeoutMs: number): Promise<unknown> {
-    if (this.closed) return Promise.reject(new BusError(BusErrors.closed));
+  /**
+   * A served address is an exclusive queue, which the broker deletes with its owner's connection.
+   * Asking for it on a throwaway channel (the broker closes a channel that asks for a queue it does
+   * not have, or one another connection holds) tells whether its owner is still connected.
+   */
+  async isServed(address: string): Promise<boolean> {
+    if (this.closed) throw busError('closed');
     const session = this.session;
-    if (!session) return Promise.reject(new BusError(BusErrors.disconnected));
+    if (!session) throw busError('disconnected');
+    const probe = await session.model.createChannel().catch(() => {
+      throw busError('disconnected');
+    });
+    probe.on('error', ignore);
+    try {
+      await probe.checkQueue(this.queueOf(address));
+      return true;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === RESOURCE_LOCKED) return true;
+      if (code === NOT_FOUND) return false;
+      throw busError('disconnected');
+    } finally {
+      await probe.close().catch(ignore);
+    }
+  }
+
+  call(address: string, method: string, args: unknown[], timeoutMs: number): Promise<unknown> {
+    if (this.closed) return Promise.reject(busError('closed'));
+    const session = this.session;
+    if (!session) return Promise.reject(busError('disconnected'));
     let content: Buffer;
     try {
       content = encode({ method, args } satisfies Request);
     } catch (error) {
-      return Promise.reject(new BusError(messageOf(error)));
+      return Promise.reject(BusError.from(error));
     }
     return new Promise((resolve, reject) => {
       const correlationId = randomUUID();
       const timer = setTimeout(
-        () => this.settle(correlationId, (call) => call.reject(new BusError(BusErrors.timeout(address, method)))),
+        () => this.settle(correlationId, (call) => call.reject(busError('timeout', address, method))),
         timeoutMs,
       );
       this.pending.set(correlationId, { address, timer, resolve, reject });
@@ -145,7 +185,7 @@ export class AmqpBus implements Bus {
           contentType: JSON_CONTENT,
         });
       } catch {
-        this.settle(correlationId, (call) => call.reject(new BusError(BusErrors.disconnected)));
+        this.settle(correlationId, (call) => call.reject(busError('disconnected')));
       }
     });
   }
@@ -175,7 +215,7 @@ export class AmqpBus implements Bus {
 
   subscribe(topic: string, listener: (message: unknown) => void): Promise<Subscription> {
     return this.exclusively(async () => {
-      if (this.closed) throw new BusError(BusErrors.closed);
+      if (this.closed) throw busError('closed');
       const entry: TopicListener = { topic, listener };
       this.listeners.add(entry);
       const session = this.session;
@@ -205,7 +245,7 @@ export class AmqpBus implements Bus {
     this.session = undefined;
     this.closing = session ? session.model.close().catch(ignore) : Promise.resolve();
     clearTimeout(this.reconnectTimer);
-    this.rejectPending(BusErrors.closed);
+    this.rejectPending('closed');
     this.served.clear();
     this.listeners.clear();
     return this.closing;
@@ -221,15 +261,17 @@ export class AmqpBus implements Bus {
     return `${this.exchange}.rpc.${address}`;
   }
 
-  private async openSession(): Promise<Session> {
+  /**
+   * Connects and declares everything this bus serves and listens to. The session is current as soon
+   * as it can carry calls and replies: requests served while the rest is still being declared must be
+   * answered, and the handlers serving them may call out.
+   */
+  private async openSession(): Promise<void> {
     const model = await amqp.connect(withHeartbeat(this.url, this.options.heartbeat));
-    let lost = false;
     // 'close' always follows 'error' and is what drives reconnection.
     model.on('error', ignore);
-    model.on('close', () => {
-      lost = true;
-      this.onConnectionClosed(model);
-    });
+    model.on('close', () => this.onConnectionClosed(model));
+    let session: Session | undefined;
     try {
       const channel = await model.createChannel();
       channel.on('error', ignore);
@@ -239,14 +281,20 @@ export class AmqpBus implements Bus {
       await channel.assertExchange(this.exchange, 'topic', { durable: false });
       const { queue: replyQueue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
       await channel.consume(replyQueue, (message) => this.onReply(message), { noAck: true });
-      const session: Session = { model, channel, replyQueue };
+      session = { model, channel, replyQueue };
+      this.session = session;
       // A served queue can still be held by our own dead connection until the broker notices;
       // failing the whole attempt retries it after the backoff.
       for (const entry of this.served.values()) await this.startServing(session, entry);
       for (const entry of this.listeners) await this.startListening(session, entry);
-      if (lost) throw new BusError(BusErrors.disconnected);
-      return session;
+      // Lost meanwhile (onConnectionClosed has let the session go), or closed.
+      if (this.closed) throw busError('closed');
+      if (this.session !== session) throw busError('disconnected');
     } catch (error) {
+      if (session && this.session === session) {
+        this.session = undefined;
+        this.rejectPending('disconnected');
+      }
       await model.close().catch(ignore);
       throw error;
     }
@@ -261,7 +309,7 @@ export class AmqpBus implements Bus {
     try {
       await probe.assertQueue(queue, { exclusive: true, durable: false });
     } catch (error) {
-      if ((error as { code?: unknown }).code === RESOURCE_LOCKED) throw new BusError(BusErrors.alreadyServed(entry.address));
+      if ((error as { code?: unknown }).code === RESOURCE_LOCKED) throw busError('alreadyServed', entry.address);
       throw error;
     } finally {
       await probe.close().catch(ignore);
@@ -281,31 +329,29 @@ export class AmqpBus implements Bus {
     if (this.session?.model !== model) return;
     this.session = undefined;
     // Their replies were bound for the reply queue that died with the connection.
-    this.rejectPending(BusErrors.disconnected);
+    this.rejectPending('disconnected');
     this.scheduleReconnect();
   }
 
+  /** One attempt at a time: a connection lost while an attempt fails schedules just one more. */
   private scheduleReconnect(): void {
-    if (this.closed) return;
+    if (this.closed || this.reconnectTimer) return;
     const delay = this.nextReconnectDelay;
     this.nextReconnectDelay = Math.min(delay * 2, this.options.maxReconnectDelay);
-    this.reconnectTimer = setTimeout(() => void this.exclusively(() => this.reconnect()), delay);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.exclusively(() => this.reconnect());
+    }, delay);
   }
 
   private async reconnect(): Promise<void> {
-    if (this.closed) return;
-    let session: Session;
+    if (this.closed || this.session) return;
     try {
-      session = await this.openSession();
+      await this.openSession();
     } catch {
       this.scheduleReconnect();
       return;
     }
-    if (this.closed) {
-      await session.model.close().catch(ignore);
-      return;
-    }
-    this.session = session;
     this.nextReconnectDelay = this.options.reconnectDelay;
   }
 
@@ -316,19 +362,19 @@ export class AmqpBus implements Bus {
       if (replyTo && correlationId) this.reply(replyTo, correlationId, reply);
     };
     if (this.served.get(entry.address) !== entry) {
-      answer({ error: BusErrors.unreachable(entry.address) });
+      answer({ error: busError('unreachable', entry.address).toWire() });
       return;
     }
     let request: Request;
     try {
       request = decodeRequest(message.content);
     } catch (error) {
-      answer({ error: messageOf(error) });
+      answer({ error: toWireError(error) });
       return;
     }
     invoke(entry.handlers, request).then(
       (result) => answer(result === undefined ? {} : { result }),
-      (error: unknown) => answer({ error: messageOf(error) }),
+      (error: unknown) => answer({ error: toWireError(error) }),
     );
   }
 
@@ -339,7 +385,7 @@ export class AmqpBus implements Bus {
     try {
       content = encode(reply);
     } catch (error) {
-      content = encode({ error: messageOf(error) });
+      content = encode({ error: toWireError(error) });
     }
     try {
       session.channel.sendToQueue(replyTo, content, { correlationId, contentType: JSON_CONTENT });
@@ -355,18 +401,18 @@ export class AmqpBus implements Bus {
     try {
       reply = decodeReply(message.content);
     } catch (error) {
-      this.settle(correlationId, (call) => call.reject(new BusError(messageOf(error))));
+      this.settle(correlationId, (call) => call.reject(BusError.from(error)));
       return;
     }
     this.settle(correlationId, (call) =>
-      'error' in reply ? call.reject(new BusError(reply.error)) : call.resolve(reply.result),
+      'error' in reply ? call.reject(BusError.fromWire(reply.error)) : call.resolve(reply.result),
     );
   }
 
   private onReturned(message: Message): void {
     const correlationId: unknown = message.properties.correlationId;
     if (typeof correlationId !== 'string') return;
-    this.settle(correlationId, (call) => call.reject(new BusError(BusErrors.unreachable(call.address))));
+    this.settle(correlationId, (call) => call.reject(busError('unreachable', call.address)));
   }
 
   private onEvent(entry: TopicListener, message: ConsumeMessage | null): void {
@@ -389,9 +435,9 @@ export class AmqpBus implements Bus {
     finish(call);
   }
 
-  private rejectPending(reason: string): void {
+  private rejectPending(reason: 'closed' | 'disconnected'): void {
     for (const correlationId of [...this.pending.keys()]) {
-      this.settle(correlationId, (call) => call.reject(new BusError(reason)));
+      this.settle(correlationId, (call) => call.reject(busError(reason)));
     }
   }
 }
@@ -402,19 +448,19 @@ function encode(value: unknown): Buffer {
 
 function decodeRequest(content: Buffer): Request {
   const request = JSON.parse(content.toString('utf8')) as Partial<Request> | null;
-  if (typeof request?.method !== 'string' || !Array.isArray(request.args)) throw new BusError('Malformed request');
+  if (typeof request?.method !== 'string' || !Array.isArray(request.args)) throw busError('malformedRequest');
   return { method: request.method, args: request.args };
 }
 
 function decodeReply(content: Buffer): Reply {
   const reply = JSON.parse(content.toString('utf8')) as { result?: unknown; error?: unknown } | null;
-  if (typeof reply !== 'object' || reply === null) throw new BusError('Malformed reply');
-  return typeof reply.error === 'string' ? { error: reply.error } : { result: reply.result };
+  if (typeof reply !== 'object' || reply === null) throw busError('malformedReply');
+  return reply.error !== undefined ? { error: BusError.fromWire(reply.error).toWire() } : { result: reply.result };
 }
 
 async function invoke(handlers: RpcMap, request: Request): Promise<unknown> {
   const handler = Object.hasOwn(handlers, request.method) ? handlers[request.method] : undefined;
-  if (typeof handler !== 'function') throw new BusError(BusErrors.unknownMethod(request.method));
+  if (typeof handler !== 'function') throw busError('unknownMethod', request.method);
   return handler.apply(handlers, request.args);
 }
 

@@ -1,4 +1,4 @@
-import { BusError, BusErrors, messageOf, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
+import { BusError, busError, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
 
 interface PendingCall {
   timer: NodeJS.Timeout;
@@ -12,9 +12,18 @@ export class InProcessBus implements Bus {
   private readonly pending = new Set<PendingCall>();
   private closed = false;
 
+  get connected(): boolean {
+    return !this.closed;
+  }
+
+  async isServed(address: string): Promise<boolean> {
+    if (this.closed) throw busError('closed');
+    return this.servers.has(address);
+  }
+
   async serve(address: string, handlers: RpcMap): Promise<Served> {
-    if (this.closed) throw new BusError(BusErrors.closed);
-    if (this.servers.has(address)) throw new BusError(BusErrors.alreadyServed(address));
+    if (this.closed) throw busError('closed');
+    if (this.servers.has(address)) throw busError('alreadyServed', address);
     this.servers.set(address, handlers);
     return {
       close: async () => {
@@ -24,10 +33,10 @@ export class InProcessBus implements Bus {
   }
 
   call(address: string, method: string, args: unknown[], timeoutMs: number): Promise<unknown> {
-    if (this.closed) return Promise.reject(new BusError(BusErrors.closed));
+    if (this.closed) return Promise.reject(busError('closed'));
     return new Promise((resolve, reject) => {
       const entry: PendingCall = {
-        timer: setTimeout(() => settle(() => reject(new BusError(BusErrors.timeout(address, method)))), timeoutMs),
+        timer: setTimeout(() => settle(() => reject(busError('timeout', address, method))), timeoutMs),
         reject,
       };
       const settle = (finish: () => void) => {
@@ -40,7 +49,7 @@ export class InProcessBus implements Bus {
       setImmediate(() => {
         this.invoke(address, method, copied).then(
           (result) => settle(() => resolve(result === undefined ? undefined : structuredClone(result))),
-          (error: unknown) => settle(() => reject(new BusError(messageOf(error)))),
+          (error: unknown) => settle(() => reject(BusError.from(error))),
         );
       });
     });
@@ -75,7 +84,7 @@ export class InProcessBus implements Bus {
     this.closed = true;
     for (const entry of this.pending) {
       clearTimeout(entry.timer);
-      entry.reject(new BusError(BusErrors.closed));
+      entry.reject(busError('closed'));
     }
     this.pending.clear();
     this.servers.clear();
@@ -84,9 +93,9 @@ export class InProcessBus implements Bus {
 
   private async invoke(address: string, method: string, args: unknown[]): Promise<unknown> {
     const handlers = this.servers.get(address);
-    if (!handlers) throw new BusError(BusErrors.unreachable(address));
+    if (!handlers) throw busError('unreachable', address);
     const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined;
-    if (typeof handler !== 'function') throw new BusError(BusErrors.unknownMethod(method));
+    if (typeof handler !== 'function') throw busError('unknownMethod', method);
     return handler.apply(handlers, args);
   }
 }

@@ -1,24 +1,28 @@
-import type { Preference } from '../cluster/api.js';
-import type { Permission, PermissionUpdate } from '../conference/api.js';
-import { createMAuthHeader } from '../management/mauth.js';
-import type { RoomOptions } from '../management/room-options.js';
-import type { ParticipantPlacement, RoomSummary, WorkerView } from '../management/routes/cluster.js';
-import type { Room, Service } from '../store/index.js';
+import { RestCodes } from '../protocol/errors.js';
+import { MAuthSigner } from '../protocol/mauth.js';
+import type {
+  Participant,
+  ParticipantPlacement,
+  PermissionUpdate,
+  Preference,
+  Room,
+  RoomOptions,
+  RoomSummary,
+  Service,
+  ServiceSummary,
+  StreamUpdate,
+  WorkerView,
+} from '../protocol/rest.js';
+import type { StreamInfo } from '../protocol/socket.js';
+
+export type { Participant, ServiceSummary, StreamUpdate } from '../protocol/rest.js';
+export type { StreamInfo } from '../protocol/socket.js';
 
 export interface ManagementClientOptions {
   /** Base URL of the management API, e.g. `http://127.0.0.1:3000`. */
   url: string;
   serviceId: string;
   key: string;
-}
-
-export type ServiceSummary = Omit<Service, 'key'>;
-
-export interface Participant {
-  id: string;
-  user: string;
-  role: string;
-  permission: Permission;
 }
 
 /** A refused request: the HTTP status and the API's `{code, message}` (SPEC §3). */
@@ -34,9 +38,6 @@ export class ManagementApiError extends Error {
   }
 }
 
-/** Code of an answer that did not come with the API's error body (e.g. a proxy's). */
-const UNEXPECTED = 2001;
-
 async function failureOf(response: Response): Promise<ManagementApiError> {
   const text = await response.text();
   try {
@@ -47,12 +48,14 @@ async function failureOf(response: Response): Promise<ManagementApiError> {
   } catch {
     // not the API's error body; reported below as it came
   }
-  return new ManagementApiError(response.status, UNEXPECTED, text || response.statusText);
+  // The code of an answer that did not come with the API's error body (e.g. a proxy's).
+  return new ManagementApiError(response.status, RestCodes.unexpected, text || response.statusText);
 }
 
-/** A typed client of the management API that signs every request with MAuth. */
+/** A typed client of the management API that signs every request with MAuth (WebCrypto: Node and browsers). */
 export class ManagementClient {
   private readonly base: string;
+  private signer: Promise<MAuthSigner> | undefined;
 
   constructor(private readonly options: ManagementClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
@@ -122,6 +125,25 @@ export class ManagementClient {
     return this.discard('DELETE', this.participantPath(roomId, participantId));
   }
 
+  /** The room's published streams (those past their `ready`); none while nobody is in the room. */
+  getStreams(roomId: string): Promise<StreamInfo[]> {
+    return this.json('GET', `${this.roomPath(roomId)}/streams`);
+  }
+
+  getStream(roomId: string, streamId: string): Promise<StreamInfo> {
+    return this.json('GET', this.streamPath(roomId, streamId));
+  }
+
+  /** Pauses or plays a stream's tracks (`/media/audio/status`, `/media/video/status`): everyone sees the update. */
+  updateStream(roomId: string, streamId: string, updates: StreamUpdate[]): Promise<StreamInfo> {
+    return this.json('PATCH', this.streamPath(roomId, streamId), updates);
+  }
+
+  /** Stops the stream: its subscriptions end and everyone sees it removed. */
+  deleteStream(roomId: string, streamId: string): Promise<void> {
+    return this.discard('DELETE', this.streamPath(roomId, streamId));
+  }
+
   /** Super service only: the cluster's workers with their load, state and task counts. */
   getWorkers(): Promise<WorkerView[]> {
     return this.json('GET', '/v1/cluster/workers');
@@ -142,6 +164,20 @@ export class ManagementClient {
     return this.discard('DELETE', `${this.clusterParticipantsPath(roomId)}/${encodeURIComponent(participantId)}`);
   }
 
+  /** Super service only: the streams of any service's room. */
+  getClusterStreams(roomId: string): Promise<StreamInfo[]> {
+    return this.json('GET', this.clusterStreamsPath(roomId));
+  }
+
+  /** Super service only: stops a stream in any service's room. */
+  deleteClusterStream(roomId: string, streamId: string): Promise<void> {
+    return this.discard('DELETE', `${this.clusterStreamsPath(roomId)}/${encodeURIComponent(streamId)}`);
+  }
+
+  private clusterStreamsPath(roomId: string): string {
+    return `/v1/cluster/rooms/${encodeURIComponent(roomId)}/streams`;
+  }
+
   private clusterParticipantsPath(roomId: string): string {
     return `/v1/cluster/rooms/${encodeURIComponent(roomId)}/participants`;
   }
@@ -154,6 +190,10 @@ export class ManagementClient {
     return `${this.roomPath(roomId)}/participants/${encodeURIComponent(participantId)}`;
   }
 
+  private streamPath(roomId: string, streamId: string): string {
+    return `${this.roomPath(roomId)}/streams/${encodeURIComponent(streamId)}`;
+  }
+
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await (await this.request(method, path, body)).json()) as T;
   }
@@ -163,16 +203,15 @@ export class ManagementClient {
     await (await this.request(method, path)).arrayBuffer();
   }
 
+  /** Signed with MAuth's request method: the header is good for this method, path and body only. */
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = {
-      authorization: createMAuthHeader({ serviceId: this.options.serviceId, key: this.options.key }),
-    };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-    });
+    this.signer ??= MAuthSigner.create(this.options.serviceId, this.options.key);
+    const url = new URL(`${this.base}${path}`);
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const request = { method, path: `${url.pathname}${url.search}`, body: text };
+    const headers: Record<string, string> = { authorization: await (await this.signer).header({ request }) };
+    if (text !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(url, { method, headers, body: text ?? null });
     if (!response.ok) throw await failureOf(response);
     return response;
   }

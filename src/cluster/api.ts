@@ -1,13 +1,20 @@
 /** The cluster manager's bus surface (SPEC §9), shared by the manager and its callers. */
+import type { Preference, WorkerPurpose } from '../protocol/rest.js';
+
+export { WORKER_STATE_AVAILABLE, type Preference } from '../protocol/rest.js';
+export { ClusterErrors } from '../protocol/errors.js';
+
 export const MANAGER_ADDRESS = 'cluster-manager';
 /** Fan-out topic for cluster events that portals and agents react to. */
 export const CLUSTER_EVENTS = 'cluster-events';
 
-export type Purpose = 'portal' | 'conference';
-export type ManagerState = 'initializing' | 'in-service';
+export type Purpose = WorkerPurpose;
 
-/** The worker state in which it takes new tasks (SPEC §9.1, §9.3); a worker reporting none counts too. */
-export const WORKER_STATE_AVAILABLE = 2;
+export const ManagerStates = {
+  initializing: 'initializing',
+  inService: 'in-service',
+} as const;
+export type ManagerState = (typeof ManagerStates)[keyof typeof ManagerStates];
 
 export interface WorkerInfo {
   ip: string;
@@ -18,11 +25,6 @@ export interface WorkerInfo {
   state: number;
   maxLoad: number;
   capacity: { isps: string[]; regions: string[] };
-}
-
-export interface Preference {
-  isp?: string | undefined;
-  region?: string | undefined;
 }
 
 export interface ScheduledWorker {
@@ -56,12 +58,3 @@ export type ManagerRpc = {
   getScheduled(purpose: Purpose, task: string): string | null;
   getWorkers(purpose?: Purpose): WorkerSnapshot[];
 };
-
-export const ClusterErrors = {
-  notReady: 'cluster manager is not ready.',
-  fullLoad: 'No worker available, all in full load.',
-  noMatch: 'No worker matches the preference.',
-  unknownPurpose: 'Unknown purpose.',
-  invalidWorker: 'Invalid worker info.',
-  invalidTask: 'Invalid task.',
-} as const;

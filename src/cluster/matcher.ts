@@ -10,9 +10,10 @@ export type Matcher = <C extends MatchCandidate>(candidates: readonly C[], prefe
 
 /**
  * SPEC §9.4: a portal that lists ISPs serves only those; among the rest, portals listing the
- * preferred region are preferred, and when none does every remaining portal will do.
+ * preferred region are preferred, and when none does every remaining portal will do. Webrtc agents
+ * are matched the same way (as OWT schedules them), so media stays near the token's origin.
  */
-export const portalMatcher: Matcher = (candidates, preference) => {
+export const originMatcher: Matcher = (candidates, preference) => {
   const applicable = candidates.filter(({ info }) => {
     const isps = info.capacity.isps;
     return isps.length === 0 || (preference.isp !== undefined && isps.includes(preference.isp));
@@ -26,5 +27,5 @@ export const portalMatcher: Matcher = (candidates, preference) => {
 export const matchAll: Matcher = (candidates) => candidates;
 
 export function matcherFor(purpose: Purpose): Matcher {
-  return purpose === 'portal' ? portalMatcher : matchAll;
+  return purpose === 'conference' ? matchAll : originMatcher;
 }

@@ -1,5 +1,4 @@
 import {
-  ClusterErrors,
   WORKER_STATE_AVAILABLE,
   type Preference,
   type Purpose,
@@ -7,6 +6,7 @@ import {
   type WorkerInfo,
   type WorkerSnapshot,
 } from './api.js';
+import { clusterError } from './errors.js';
 import type { Matcher } from './matcher.js';
 import type { Strategy } from './strategies/index.js';
 
@@ -82,7 +82,8 @@ export class Scheduler {
     this.reserve(task, assignment);
   }
 
-  schedule(task: string, preference: Preference, reserveTimeMs: number): ScheduledWorker {
+  /** The task's worker, else one picked among the available ones not in `exclude`, reserved for `reserveTimeMs`. */
+  schedule(task: string, preference: Preference, reserveTimeMs: number, exclude: ReadonlySet<string> = new Set()): ScheduledWorker {
     const reserveMs = Number.isFinite(reserveTimeMs) && reserveTimeMs > 0
       ? Math.min(reserveTimeMs, MAX_TIMER_MS)
       : this.options.defaultReserveMs;
@@ -95,13 +96,22 @@ export class Scheduler {
       }
       return { id: assigned.id, info: assigned.info };
     }
-    const available = [...this.workers.values()].filter(isAvailable);
-    if (available.length === 0) throw new Error(ClusterErrors.fullLoad);
+    const available = [...this.workers.values()].filter((worker) => isAvailable(worker) && !exclude.has(worker.id));
+    if (available.length === 0) throw clusterError('fullLoad');
     const matched = this.options.matcher(available, preference);
-    if (matched.length === 0) throw new Error(ClusterErrors.noMatch);
+    if (matched.length === 0) throw clusterError('noMatch');
     const chosen = this.options.strategy.pick(matched);
     this.reserve(task, { worker: chosen.id, reserveTimeMs: reserveMs, expiry: undefined });
     return { id: chosen.id, info: chosen.info };
+  }
+
+  /** Takes back a reservation of the task to the worker; false when the worker picked the task up. */
+  cancel(task: string, worker: string): boolean {
+    const assignment = this.assignments.get(task);
+    if (!assignment || assignment.worker !== worker) return true;
+    if (!assignment.expiry) return false;
+    this.drop(task, assignment);
+    return true;
   }
 
   getScheduled(task: string): string | null {

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { messageOf, rpcClient, type Bus, type RpcClient } from '../bus/index.js';
-import type { Config } from '../config/config.js';
-import type { Logger } from '../logger.js';
-import { MANAGER_ADDRESS, WORKER_STATE_AVAILABLE, type ManagerRpc, type ManagerState, type Purpose, type WorkerInfo } from './api.js';
+import { isClusterMode, type Config } from '../config/config.js';
+import { type Logger, componentLogger } from '../logger.js';
+import { MANAGER_ADDRESS, ManagerStates, WORKER_STATE_AVAILABLE, type ManagerRpc, type ManagerState, type Purpose, type WorkerInfo } from './api.js';
 import { cpuLoadMeter, idleLoadMeter, type LoadMeter } from './load.js';
-import { ManagerStates } from './manager.js';
+import { workerError } from './errors.js';
 
 /**
  * `auto` measures CPU only in cluster mode: embedded, each purpose has a single worker, and
@@ -14,7 +14,7 @@ import { ManagerStates } from './manager.js';
  */
 function loadMeterFor(config: Config): LoadMeter {
   const { loadMeter } = config.cluster;
-  const measure = loadMeter === 'cpu' || (loadMeter === 'auto' && config.bus.type !== 'in-process');
+  const measure = loadMeter === 'cpu' || (loadMeter === 'auto' && isClusterMode(config));
   return measure ? cpuLoadMeter() : idleLoadMeter;
 }
 
@@ -29,11 +29,6 @@ export const WorkerStates = {
   quit: 'quit',
 } as const;
 export type WorkerState = (typeof WorkerStates)[keyof typeof WorkerStates];
-
-export const WorkerErrors = {
-  alreadyStarted: 'Cluster worker already started',
-  quitBeforeJoining: 'Cluster worker quit before joining',
-} as const;
 
 export interface ClusterWorkerOptions {
   config: Config;
@@ -81,7 +76,7 @@ export class ClusterWorker {
       maxLoad: config.cluster.maxLoad,
     };
     this.manager = rpcClient<ManagerRpc>(options.bus, MANAGER_ADDRESS, config.cluster.rpcTimeout);
-    this.logger = options.logger.child({ component: 'cluster-worker', purpose, worker: this.id });
+    this.logger = componentLogger(options.logger, 'cluster-worker', { purpose, worker: this.id });
     this.loadMeter = options.loadMeter ?? loadMeterFor(config);
   }
 
@@ -95,10 +90,10 @@ export class ClusterWorker {
 
   /** Joins the manager, retrying `joinRetries` times; rejects with the last failure. */
   async start(): Promise<void> {
-    if (this.currentState !== WorkerStates.created) throw new Error(WorkerErrors.alreadyStarted);
+    if (this.currentState !== WorkerStates.created) throw workerError('alreadyStarted');
     this.currentState = WorkerStates.joining;
     await this.join(this.options.config.cluster.joinRetries);
-    if (this.stopping.signal.aborted) throw new Error(WorkerErrors.quitBeforeJoining);
+    if (this.stopping.signal.aborted) throw workerError('quitBeforeJoining');
     this.currentState = WorkerStates.inService;
     this.pickUp([...this.taskSet]);
     this.scheduleKeepAlive();
@@ -136,7 +131,7 @@ export class ClusterWorker {
   private async join(attempts: number): Promise<ManagerState> {
     const { config } = this.options;
     for (let attempt = 1; ; attempt++) {
-      if (this.stopping.signal.aborted) throw new Error(WorkerErrors.quitBeforeJoining);
+      if (this.stopping.signal.aborted) throw workerError('quitBeforeJoining');
       try {
         const managerState = await this.manager.call('join', [this.options.purpose, this.id, this.info]);
         this.reportedLoad = undefined;
@@ -164,19 +159,46 @@ export class ClusterWorker {
       this.logger.debug({ failures: this.failedKeepAlives, error: messageOf(error) }, 'keep-alive failed');
     }
     if (this.currentState !== WorkerStates.inService) return;
-    if (answer === 'whoareyou' || this.failedKeepAlives >= MAX_FAILED_KEEP_ALIVES) await this.recover();
+    if (answer === 'whoareyou') await this.rejoin();
+    else if (this.failedKeepAlives >= MAX_FAILED_KEEP_ALIVES) await this.recover();
     if (this.currentState === WorkerStates.inService) this.scheduleKeepAlive();
   }
 
   /**
-   * The manager forgot us or is gone. Re-join for as long as it takes (a standby may be taking
-   * over): a manager still initializing is rebuilding its picture from our tasks; one already in
-   * service has given our tasks away, which is a loss.
+   * Keep-alives keep failing: the manager, or the broker between us, is gone for now. Keep asking;
+   * a manager that still knows us (a broker outage, which it sat out too) has lost nothing, and gets
+   * our tasks again in case some changed meanwhile. One that does not know us any more is re-joined.
    */
   private async recover(): Promise<void> {
     this.currentState = WorkerStates.recovering;
     this.failedKeepAlives = 0;
-    this.logger.warn('lost the cluster manager, joining again');
+    this.logger.warn('keep-alives failing, waiting for the cluster manager');
+    for (;;) {
+      if (this.stopping.signal.aborted) return;
+      try {
+        const answer = await this.manager.call('keepAlive', [this.id]);
+        if (answer === 'whoareyou') break;
+        this.currentState = WorkerStates.inService;
+        this.logger.info('the cluster manager still knows us');
+        this.pickUp([...this.taskSet]);
+        return;
+      } catch (error) {
+        this.logger.debug({ error: messageOf(error) }, 'keep-alive failed');
+      }
+      await delay(this.options.config.cluster.joinRetryInterval, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    }
+    await this.rejoin();
+  }
+
+  /**
+   * The manager forgot us. Re-join for as long as it takes (a standby may be taking over): a manager
+   * still initializing is rebuilding its picture from our tasks; one already in service has given
+   * our tasks away, which is a loss.
+   */
+  private async rejoin(): Promise<void> {
+    this.currentState = WorkerStates.recovering;
+    this.failedKeepAlives = 0;
+    this.logger.warn('the cluster manager does not know us, joining again');
     let managerState: ManagerState;
     try {
       managerState = await this.join(Infinity);

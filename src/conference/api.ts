@@ -1,10 +1,23 @@
-/** The conference agent's and conference node's bus surfaces (SPEC §8, §9.5). */
+/** The conference node's bus surface (SPEC §8), with the media controller's (SPEC-MEDIA M4). */
 import type { Preference } from '../cluster/api.js';
+import type { PermissionUpdate, StreamUpdate } from '../protocol/rest.js';
+import type {
+  MediaSessionResult,
+  ParticipantSummary,
+  Permission,
+  PublishRequest,
+  RoomInfo,
+  SoacRequest,
+  StreamControlRequest,
+  StreamInfo,
+  SubscribeRequest,
+  SubscriptionControlRequest,
+} from '../protocol/socket.js';
+import type { MediaControllerRpc } from '../webrtc/api.js';
 
-export interface Permission {
-  publish: { audio: boolean; video: boolean } | false;
-  subscribe: { audio: boolean; video: boolean } | false;
-}
+export type { Permission, ParticipantSummary, StreamInfo } from '../protocol/socket.js';
+export type { PermissionUpdate, StreamUpdate } from '../protocol/rest.js';
+export { ConferenceErrors, MediaErrors } from '../protocol/errors.js';
 
 export interface ParticipantInfo {
   id: string;
@@ -12,12 +25,6 @@ export interface ParticipantInfo {
   role: string;
   portal: string;
   origin: Preference;
-}
-
-export interface ParticipantSummary {
-  id: string;
-  user: string;
-  role: string;
 }
 
 export interface ParticipantDetail extends ParticipantSummary {
@@ -28,58 +35,50 @@ export interface ParticipantDetail extends ParticipantSummary {
 
 export interface JoinResult {
   permission: Permission;
-  room: { id: string; views: string[]; participants: ParticipantSummary[]; streams: unknown[] };
+  /** No mixed streams (SPEC-MEDIA M1): `views` is empty; `streams` lists every stream past its `ready`. */
+  room: RoomInfo;
 }
 
-export interface PermissionUpdate {
-  op: string;
-  path: string;
-  value: unknown;
-}
-
-export type AgentRpc = {
-  /** Returns the bus address of the node that hosts (or will host) the room. */
-  getNode(task: { room: string; task: string }): string;
-  /** The node that hosts the task now, or null. */
-  queryNode(task: string): string | null;
-  recycleNode(node: string, task: { room: string; task: string }): void;
-};
-
-/** A notification the node kept for a participant while its portal was gone. */
-export interface HeldNotification {
+/**
+ * A notification of a participant resuming on another portal, under the room's sequence number:
+ * `confirmed` when its previous portal confirmed it emitted it (a 1.2 client may still replay it).
+ */
+export interface HandedOver {
   event: string;
   data: unknown;
+  seq: number;
+  confirmed: boolean;
 }
 
-export type NodeRpc = {
+export type NodeRpc = MediaControllerRpc & {
   join(room: string, participant: ParticipantInfo): JoinResult;
   /** With `portal`, a leave from a portal that no longer holds the participant is ignored (it moved). */
   leave(participantId: string, portal?: string): void;
-  /** The participant now lives on `portal`; answers what was held for it while it had no portal. */
-  resume(participantId: string, portal: string): HeldNotification[];
+  /** The participant now lives on `portal`; answers what its previous portal may not have delivered. */
+  resume(participantId: string, portal: string): HandedOver[];
+  /**
+   * From `portal` (cluster mode): every notification of `room` numbered up to `upTo` reached its
+   * participants there, except those listed in `away` with the last number each was sent.
+   */
+  confirm(room: string, portal: string, upTo: number, away: Array<[string, number]>): void;
   text(from: string, to: string, message: string): void;
   getParticipants(room: string): ParticipantDetail[];
   getParticipant(room: string, participantId: string): ParticipantDetail;
   controlParticipant(room: string, participantId: string, updates: PermissionUpdate[]): ParticipantDetail;
   dropParticipant(room: string, participantId: string): ParticipantDetail;
+  /** The management API's view of the room's streams (SPEC-MEDIA M7): those past their `ready`. */
+  getStreams(room: string): StreamInfo[];
+  getStream(room: string, streamId: string): StreamInfo;
+  controlStream(room: string, streamId: string, updates: StreamUpdate[]): StreamInfo;
+  removeStream(room: string, streamId: string): void;
   /** The room was deleted: drop everyone in it and let it go. */
   destroyRoom(room: string): void;
+  /** Media requests (SPEC-MEDIA M4); the portal names the new session (`streamId`, `subscriptionId`). */
+  publish(participantId: string, streamId: string, request: PublishRequest): MediaSessionResult;
+  unpublish(participantId: string, streamId: string): void;
+  subscribe(participantId: string, subscriptionId: string, request: SubscribeRequest): MediaSessionResult;
+  unsubscribe(participantId: string, subscriptionId: string): void;
+  soac(participantId: string, request: SoacRequest): void;
+  streamControl(participantId: string, request: StreamControlRequest): void;
+  subscriptionControl(participantId: string, request: SubscriptionControlRequest): void;
 };
-
-export const ConferenceErrors = {
-  roomFull: 'Room is full',
-  invalidRole: 'Invalid role',
-  roomClash: 'room id clash',
-  roomNotFound: 'Room not found',
-  notJoined: 'Participant has not joined',
-  alreadyJoined: 'Participant has already joined',
-  participantNotFound: 'Participant does NOT exist',
-  targetNotFound: (id: string) => `Target participant does NOT exist: ${id}`,
-  textTooLong: 'Text is too long',
-  noTextPermission: 'Permission denied',
-  invalidPath: 'Invalid json path',
-  invalidOp: 'Invalid json op',
-  invalidValue: 'Invalid json value',
-  nodeNotReady: 'node not ready',
-  invalidArgument: (name: string, expected: string) => `Invalid argument: ${name} must be ${expected}`,
-} as const;

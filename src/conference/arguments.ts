@@ -1,36 +1,17 @@
-/** Checks what arrives over the bus before it reaches room state: a bad caller gets an error, never a crash. */
+/** Checks a participant arriving over the bus before it reaches room state. */
+import { busError } from '../bus/index.js';
+import { isPlainObject, requireId, requireList, requireSeq } from '../bus/arguments.js';
 import type { Preference } from '../cluster/api.js';
-import { ConferenceErrors, type ParticipantInfo } from './api.js';
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function requireId(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new Error(ConferenceErrors.invalidArgument(name, 'a non-empty string'));
-  }
-  return value;
-}
-
-export function requireString(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw new Error(ConferenceErrors.invalidArgument(name, 'a string'));
-  return value;
-}
-
-export function requireList(value: unknown, name: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(ConferenceErrors.invalidArgument(name, 'a list'));
-  return value;
-}
+import type { ParticipantInfo } from './api.js';
 
 function requireOrigin(value: unknown): Preference {
   const expected = 'an object with optional string isp and region';
-  if (!isPlainObject(value)) throw new Error(ConferenceErrors.invalidArgument('participant.origin', expected));
+  if (!isPlainObject(value)) throw busError('invalidArgument', 'participant.origin', expected);
   const origin: Preference = {};
   for (const key of ['isp', 'region'] as const) {
     const field = value[key];
     if (field === undefined || field === null) continue;
-    if (typeof field !== 'string') throw new Error(ConferenceErrors.invalidArgument('participant.origin', expected));
+    if (typeof field !== 'string') throw busError('invalidArgument', 'participant.origin', expected);
     origin[key] = field;
   }
   return origin;
@@ -38,7 +19,7 @@ function requireOrigin(value: unknown): Preference {
 
 /** Keeps only the known fields, so nothing a caller adds ends up in room state. */
 export function requireParticipantInfo(value: unknown): ParticipantInfo {
-  if (!isPlainObject(value)) throw new Error(ConferenceErrors.invalidArgument('participant', 'an object'));
+  if (!isPlainObject(value)) throw busError('invalidArgument', 'participant', 'an object');
   return {
     id: requireId(value['id'], 'participant.id'),
     user: requireId(value['user'], 'participant.user'),
@@ -46,4 +27,15 @@ export function requireParticipantInfo(value: unknown): ParticipantInfo {
     portal: requireId(value['portal'], 'participant.portal'),
     origin: requireOrigin(value['origin']),
   };
+}
+
+/** A portal's participants that were away, each with the number of the last notification it was sent. */
+export function requireAway(value: unknown): Map<string, number> {
+  const expected = 'a list of [participant id, number]';
+  const away = new Map<string, number>();
+  for (const entry of requireList(value, 'away')) {
+    if (!Array.isArray(entry) || entry.length !== 2) throw busError('invalidArgument', 'away', expected);
+    away.set(requireId(entry[0], 'away participant'), requireSeq(entry[1], 'away seq'));
+  }
+  return away;
 }

@@ -1,9 +1,3 @@
 export * from './api.js';
+export { ConferenceError } from './errors.js';
 export { startConferenceNode, type ConferenceNode, type ConferenceNodeDeps } from './node.js';
-export {
-  AgentChannel,
-  NODE_COMMAND,
-  NodeProcessErrors,
-  ProcessLauncher,
-  type ProcessLauncherOptions,
-} from './node-process.js';

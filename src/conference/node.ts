@@ -1,18 +1,27 @@
 /** The conference node (room controller): serves NodeRpc for the one room it hosts (SPEC §4.6, §8). */
-import { messageOf, rpcClient, serveRpc, type Bus, type RpcClient, type RpcHandlers, type Subscription } from '../bus/index.js';
+import type { AgentRpc } from '../agent/index.js';
+import { rpcClient, serveRpc, type Bus, type RpcClient, type RpcHandlers, type Subscription } from '../bus/index.js';
 import { CLUSTER_EVENTS, type ClusterEvent } from '../cluster/api.js';
-import type { Config } from '../config/config.js';
-import type { Logger } from '../logger.js';
+import { isClusterMode, type Config } from '../config/config.js';
+import { type Logger, componentLogger } from '../logger.js';
+import { codeOf, messageOf } from '../protocol/errors.js';
 import type { Store } from '../store/index.js';
+import type { MediaEvent } from '../webrtc/api.js';
+import type { HandedOver, JoinResult, NodeRpc, ParticipantDetail } from './api.js';
+import { conferenceError, mediaError } from './errors.js';
+import { busError } from '../bus/index.js';
+import { isPlainObject, requireId, requireList, requireSeq, requireString } from '../bus/arguments.js';
+import { requireAway, requireParticipantInfo } from './arguments.js';
+import type { RoomMedia } from './media.js';
+import { MediaNodeLink } from './media-node.js';
 import {
-  ConferenceErrors,
-  type AgentRpc,
-  type HeldNotification,
-  type JoinResult,
-  type NodeRpc,
-  type ParticipantDetail,
-} from './api.js';
-import { requireId, requireList, requireParticipantInfo, requireString } from './arguments.js';
+  isPublishRequest,
+  isSessionRequest,
+  isSoacRequest,
+  isStreamControlRequest,
+  isSubscribeRequest,
+  isSubscriptionControlRequest,
+} from './media-requests.js';
 import { portalsOnBus, type Portals } from './portals.js';
 import { LiveRoom } from './room.js';
 
@@ -60,11 +69,10 @@ class RoomHost {
   private readonly logger: Logger;
 
   constructor(private readonly deps: ConferenceNodeDeps) {
-    this.portals = portalsOnBus(deps.bus, deps.config.cluster.rpcTimeout, (portal, undelivered) =>
-      this.liveRoom()?.undelivered(portal, undelivered),
-    );
+    // A portal that has not taken a notification within the reconnection timeout has lost its participant anyway.
+    this.portals = portalsOnBus(deps.bus, deps.config.portal.reconnectionTimeout, (portal) => this.liveRoom()?.orphanPortal(portal));
     this.agent = rpcClient<AgentRpc>(deps.bus, deps.agentId, deps.config.cluster.rpcTimeout);
-    this.logger = deps.logger.child({ component: 'conference-node', node: deps.id });
+    this.logger = componentLogger(deps.logger, 'conference-node', { node: deps.id });
   }
 
   handlers(): RpcHandlers<NodeRpc> {
@@ -72,19 +80,47 @@ class RoomHost {
       join: (room, participant) => this.join(room, participant),
       leave: (participantId, portal) => this.leaveOnceLoaded(participantId, portal),
       resume: (participantId, portal) => this.resume(participantId, portal),
+      confirm: (room, portal, upTo, away) => this.confirm(room, portal, upTo, away),
       text: (from, to, message) => this.text(from, to, message),
       getParticipants: (room) => this.hostedRoom(room).list(),
       getParticipant: (room, participantId) =>
         this.hostedRoom(room).detail(requireId(participantId, 'participantId')),
       controlParticipant: (room, participantId, updates) => this.control(room, participantId, updates),
       dropParticipant: (room, participantId) => this.drop(room, participantId),
+      getStreams: (room) => this.hostedRoom(room).media.streams(),
+      getStream: (room, streamId) => this.hostedRoom(room).media.stream(requireId(streamId, 'streamId')),
+      controlStream: (room, streamId, updates) =>
+        this.hostedRoom(room).media.controlStream(requireId(streamId, 'streamId'), requireList(updates, 'updates')),
+      removeStream: (room, streamId) => this.hostedRoom(room).media.removeStream(requireId(streamId, 'streamId')),
       destroyRoom: (room) => this.destroyRoom(room),
+      publish: (participantId, streamId, request) =>
+        this.mediaOf(participantId).publish(participantId, requireId(streamId, 'streamId'), valid(isPublishRequest, request, 'publish')),
+      unpublish: (participantId, streamId) =>
+        this.mediaOf(participantId).unpublish(participantId, valid(isSessionRequest, { id: streamId }, 'unpublish').id),
+      subscribe: (participantId, subscriptionId, request) =>
+        this.mediaOf(participantId).subscribe(participantId, requireId(subscriptionId, 'subscriptionId'), valid(isSubscribeRequest, request, 'subscribe')),
+      unsubscribe: (participantId, subscriptionId) =>
+        this.mediaOf(participantId).unsubscribe(participantId, valid(isSessionRequest, { id: subscriptionId }, 'unsubscribe').id),
+      soac: (participantId, request) => this.mediaOf(participantId).soac(participantId, valid(isSoacRequest, request, 'soac')),
+      streamControl: (participantId, request) =>
+        this.mediaOf(participantId).streamControl(participantId, valid(isStreamControlRequest, request, 'stream-control')),
+      subscriptionControl: (participantId, request) =>
+        this.mediaOf(participantId).subscriptionControl(participantId, valid(isSubscriptionControlRequest, request, 'subscription-control')),
+      mediaEvent: (event) => this.liveRoom()?.media.onMediaEvent(requireMediaEvent(event)),
     };
+  }
+
+  private mediaOf(participantIdArgument: unknown): RoomMedia {
+    requireId(participantIdArgument, 'participantId');
+    const room = this.liveRoom();
+    if (!room) throw conferenceError('notJoined');
+    return room.media;
   }
 
   /** A dead portal's participants are held for a resume elsewhere (SPEC §6, cluster-wide resume). */
   onClusterEvent(event: ClusterEvent): void {
     if (event.type === 'worker-quit' && event.purpose === 'portal') this.liveRoom()?.orphanPortal(event.id);
+    this.liveRoom()?.media.onClusterEvent(event);
   }
 
   close(): void {
@@ -100,7 +136,7 @@ class RoomHost {
     const info = requireParticipantInfo(participantArgument);
     const room = await this.roomToJoin(roomId);
     // The node may have closed while the room was loading.
-    if (this.liveRoom() !== room) throw new Error(ConferenceErrors.roomNotFound);
+    if (this.liveRoom() !== room) throw conferenceError('roomNotFound');
     try {
       const result = room.join(info);
       this.logger.debug({ room: roomId, participant: info.id }, 'participant joined');
@@ -120,20 +156,28 @@ class RoomHost {
     const participantId = requireId(participantIdArgument, 'participantId');
     const portal = portalArgument === undefined || portalArgument === null ? undefined : requireId(portalArgument, 'portal');
     const room = this.liveRoom();
-    if (!room) throw new Error(ConferenceErrors.notJoined);
+    if (!room) throw conferenceError('notJoined');
     room.leave(participantId, portal);
     this.logger.debug({ room: room.id, participant: participantId }, 'participant left');
     this.watchIdleness();
   }
 
-  private resume(participantIdArgument: unknown, portalArgument: unknown): HeldNotification[] {
+  private resume(participantIdArgument: unknown, portalArgument: unknown): HandedOver[] {
     const participantId = requireId(participantIdArgument, 'participantId');
     const portal = requireId(portalArgument, 'portal');
     const room = this.liveRoom();
-    if (!room) throw new Error(ConferenceErrors.notJoined);
-    const held = room.resume(participantId, portal);
-    this.logger.info({ room: room.id, participant: participantId, portal, held: held.length }, 'participant resumed');
-    return held;
+    if (!room) throw conferenceError('notJoined');
+    const handed = room.resume(participantId, portal);
+    const unconfirmed = handed.filter(({ confirmed }) => !confirmed).length;
+    this.logger.info({ room: room.id, participant: participantId, portal, handed: handed.length, unconfirmed }, 'participant resumed');
+    return handed;
+  }
+
+  /** A confirmation for a room this node no longer hosts (it was destroyed meanwhile) is stale. */
+  private confirm(roomArgument: unknown, portalArgument: unknown, upToArgument: unknown, awayArgument: unknown): void {
+    const room = this.liveRoom();
+    if (!room || room.id !== requireId(roomArgument, 'room')) return;
+    room.confirm(requireId(portalArgument, 'portal'), requireSeq(upToArgument, 'upTo'), requireAway(awayArgument));
   }
 
   private text(fromArgument: unknown, toArgument: unknown, messageArgument: unknown): void {
@@ -141,7 +185,7 @@ class RoomHost {
     const to = requireId(toArgument, 'to');
     const message = requireString(messageArgument, 'message');
     const room = this.liveRoom();
-    if (!room) throw new Error(ConferenceErrors.notJoined);
+    if (!room) throw conferenceError('notJoined');
     room.text(from, to, message);
   }
 
@@ -175,7 +219,7 @@ class RoomHost {
   private hostedRoom(roomArgument: unknown): LiveRoom {
     const roomId = requireId(roomArgument, 'room');
     const room = this.liveRoom();
-    if (!room || room.id !== roomId) throw new Error(ConferenceErrors.roomNotFound);
+    if (!room || room.id !== roomId) throw conferenceError('roomNotFound');
     return room;
   }
 
@@ -183,12 +227,12 @@ class RoomHost {
     const host = this.host;
     switch (host.state) {
       case NodeStates.closed:
-        throw new Error(ConferenceErrors.roomNotFound);
+        throw conferenceError('roomNotFound');
       case NodeStates.hosting:
-        if (host.room.id !== roomId) throw new Error(ConferenceErrors.roomClash);
+        if (host.room.id !== roomId) throw conferenceError('roomClash');
         return host.room;
       case NodeStates.initialising:
-        if (host.roomId !== roomId) throw new Error(ConferenceErrors.roomClash);
+        if (host.roomId !== roomId) throw conferenceError('roomClash');
         return host.ready;
       case NodeStates.idle:
         return this.initialise(roomId);
@@ -211,7 +255,7 @@ class RoomHost {
         if (this.host !== initialising) return;
         this.host = idle;
         // No join can ever succeed for a room the store lacks: give it back, or the agent keeps this node for it.
-        if (messageOf(error) === ConferenceErrors.roomNotFound) this.recycle(roomId);
+        if (codeOf(error) === 'conference.roomNotFound') this.recycle(roomId);
       },
     );
     return ready;
@@ -219,14 +263,25 @@ class RoomHost {
 
   private async loadRoom(roomId: string): Promise<LiveRoom> {
     const stored = await this.deps.store.getRoom(roomId);
-    if (!stored) throw new Error(ConferenceErrors.roomNotFound);
+    if (!stored) throw conferenceError('roomNotFound');
     const { config } = this.deps;
+    const { pingInterval, pingTimeout, reconnectionTimeout, messageBufferSize } = config.portal;
     return new LiveRoom(stored.room, this.portals, {
       maxTextLength: config.conference.maxTextLength,
-      reconnectionTimeout: config.portal.reconnectionTimeout,
-      heldLimit: config.portal.messageBufferSize,
+      resumable: isClusterMode(config),
+      reconnectionTimeout,
+      // The portal's own buffer of a 1.2 client (SPEC §6), so a resume elsewhere replays as much.
+      logWindowMs: pingInterval + pingTimeout + 1_000,
+      logCapacity: messageBufferSize,
       onAbandoned: (participantId) => {
         if (this.liveRoom()?.has(participantId)) this.leave(participantId);
+      },
+      media: {
+        config,
+        link: new MediaNodeLink(this.deps.bus, config, roomId),
+        controller: this.deps.id,
+        controllerAgent: this.deps.agentId,
+        logger: this.logger,
       },
     });
   }
@@ -254,6 +309,34 @@ class RoomHost {
   private recycle(roomId: string): void {
     this.agent.cast('recycleNode', [this.deps.id, { room: roomId, task: roomId }]);
   }
+}
+
+/** A media request that reached the node over the bus, checked against the same schema as at the portal. */
+function valid<T>(check: (value: unknown) => value is T, value: unknown, event: string): T {
+  if (!check(value)) throw mediaError('invalidRequest', event);
+  return value;
+}
+
+function requireMediaEvent(value: unknown): MediaEvent {
+  if (!isPlainObject(value)) throw busError('invalidArgument', 'event', 'an object');
+  const transportId = requireId(value['transportId'], 'event.transportId');
+  if (value['type'] === 'transport-failed') return { type: 'transport-failed', transportId, reason: requireString(value['reason'], 'event.reason') };
+  if (value['type'] !== 'ready') throw busError('invalidArgument', 'event.type', '"ready" or "transport-failed"');
+  const tracks = requireList(value['tracks'], 'event.tracks').map((track, index) => {
+    const format = isPlainObject(track) ? track['format'] : undefined;
+    if (!isPlainObject(track) || !isPlainObject(format)) throw busError('invalidArgument', `event.tracks[${index}]`, 'a track with its format');
+    const { codec, sampleRate, channelNum, profile } = format;
+    return {
+      mid: requireId(track['mid'], `event.tracks[${index}].mid`),
+      format: {
+        codec: requireId(codec, `event.tracks[${index}].format.codec`),
+        ...(typeof sampleRate === 'number' ? { sampleRate } : {}),
+        ...(typeof channelNum === 'number' ? { channelNum } : {}),
+        ...(typeof profile === 'string' ? { profile } : {}),
+      },
+    };
+  });
+  return { type: 'ready', transportId, sessionId: requireId(value['sessionId'], 'event.sessionId'), tracks };
 }
 
 export async function startConferenceNode(deps: ConferenceNodeDeps): Promise<ConferenceNode> {

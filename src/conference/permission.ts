@@ -1,7 +1,8 @@
 /** Permissions derived from roles and changed by JSON-patch-like updates (SPEC §3, §4.6). */
 import type { MediaRole } from '../store/index.js';
-import { ConferenceErrors, type Permission } from './api.js';
-import { isPlainObject } from './arguments.js';
+import type { Permission } from './api.js';
+import { conferenceError } from './errors.js';
+import { isPlainObject } from '../bus/arguments.js';
 
 type MediaPermission = Permission['publish'];
 type Direction = keyof Permission;
@@ -33,19 +34,19 @@ function asMediaPermission(value: unknown): MediaPermission | undefined {
 }
 
 function parseUpdate(update: unknown): ParsedUpdate {
-  if (!isPlainObject(update) || update['op'] !== 'replace') throw new Error(ConferenceErrors.invalidOp);
+  if (!isPlainObject(update) || update['op'] !== 'replace') throw conferenceError('invalidOp');
   const path = update['path'];
   const match = typeof path === 'string' ? permissionPath.exec(path) : null;
-  if (!match) throw new Error(ConferenceErrors.invalidPath);
+  if (!match) throw conferenceError('invalidPath');
   const direction = match[1] as Direction;
   const track = match[2] as Track | undefined;
   const raw = update['value'];
   if (track === undefined) {
     const value = asMediaPermission(raw);
-    if (value === undefined) throw new Error(ConferenceErrors.invalidValue);
+    if (value === undefined) throw conferenceError('invalidValue');
     return { direction, track, value };
   }
-  if (typeof raw !== 'boolean') throw new Error(ConferenceErrors.invalidValue);
+  if (typeof raw !== 'boolean') throw conferenceError('invalidValue');
   return { direction, track, value: raw };
 }
 

@@ -1,31 +1,36 @@
 /** One live room on a node: its stored configuration, its participants, their notifications (SPEC §4.6, §8). */
 import type { Room } from '../store/index.js';
-import {
-  ConferenceErrors,
-  type HeldNotification,
-  type JoinResult,
-  type ParticipantDetail,
-  type ParticipantInfo,
-  type ParticipantSummary,
-  type Permission,
-} from './api.js';
+import type { HandedOver, JoinResult, ParticipantDetail, ParticipantInfo, ParticipantSummary, Permission } from './api.js';
+import { conferenceError } from './errors.js';
+import { RoomMedia, type RoomMediaDeps } from './media.js';
+import { isAddressedTo, NotificationLog, type LoggedNotification, type Reader } from './notification-log.js';
 import { applyPermissionUpdates, permissionOfRole } from './permission.js';
-import type { Portals, Undelivered } from './portals.js';
+import type { Portals } from './portals.js';
 
-interface Participant extends ParticipantInfo {
+interface Participant extends ParticipantInfo, Reader {
   permission: Permission;
-  /** Set while the participant's portal is gone: what it missed, and when it is given up. */
-  held?: { notifications: HeldNotification[]; timer: NodeJS.Timeout; abandoned?: boolean };
+  /** Set while its portal is gone: it is given up when this fires, unless it resumes elsewhere. */
+  orphaned?: NodeJS.Timeout;
+  /** A notification its portal had not confirmed left the log: it can no longer move to another portal. */
+  incomplete?: boolean;
 }
 
 export interface LiveRoomOptions {
   maxTextLength: number;
+  /**
+   * Cluster mode: participants may move to another portal, so notifications are numbered, kept until
+   * their portal confirms them, and a participant whose portal is gone waits for a resume.
+   */
+  resumable: boolean;
   /** How long a participant whose portal is gone is kept for a resume on another portal. */
   reconnectionTimeout: number;
-  /** At most this many notifications are held for it; one more and it is given up. */
-  heldLimit: number;
+  /** Confirmed notifications are kept this long for a 1.2 client's replay, and at most `logCapacity` in all. */
+  logWindowMs: number;
+  logCapacity: number;
   /** The participant was given up (not resumed in time, or missed too much): make it leave. */
   onAbandoned(participantId: string): void;
+  /** What the room's media controller needs besides the room. */
+  media: Omit<RoomMediaDeps, 'room' | 'permissionOf' | 'originOf' | 'notify' | 'broadcast'>;
 }
 
 function summaryOf({ id, user, role }: Participant): ParticipantSummary {
@@ -38,12 +43,30 @@ function detailOf({ id, user, role, permission, portal, origin }: Participant): 
 
 export class LiveRoom {
   private readonly participants = new Map<string, Participant>();
+  /** Publications, subscriptions and transports of the room's participants (SPEC-MEDIA M4). */
+  readonly media: RoomMedia;
+  private readonly log: NotificationLog;
+  /** The number of the room's last notification. */
+  private seq = 0;
 
   constructor(
     private readonly config: Room,
     private readonly portals: Portals,
     private readonly options: LiveRoomOptions,
-  ) {}
+  ) {
+    this.log = new NotificationLog(options.logWindowMs, options.logCapacity);
+    this.media = new RoomMedia({
+      ...options.media,
+      room: config,
+      permissionOf: (participantId) => this.participants.get(participantId)?.permission,
+      originOf: (participantId) => this.participants.get(participantId)?.origin,
+      notify: (participantId, event, data) => {
+        const participant = this.participants.get(participantId);
+        if (participant) this.notify(participant, event, data);
+      },
+      broadcast: (excludeList, event, data) => this.broadcast(excludeList, event, data),
+    });
+  }
 
   get id(): string {
     return this.config._id;
@@ -58,23 +81,25 @@ export class LiveRoom {
   }
 
   join(info: ParticipantInfo): JoinResult {
-    if (this.participants.has(info.id)) throw new Error(ConferenceErrors.alreadyJoined);
-    const { participantLimit, roles, views, notifying } = this.config;
-    if (participantLimit > 0 && this.participants.size >= participantLimit) throw new Error(ConferenceErrors.roomFull);
+    if (this.participants.has(info.id)) throw conferenceError('alreadyJoined');
+    const { participantLimit, roles, notifying } = this.config;
+    if (participantLimit > 0 && this.participants.size >= participantLimit) throw conferenceError('roomFull');
     const role = roles.find((candidate) => candidate.role === info.role);
-    if (!role) throw new Error(ConferenceErrors.invalidRole);
-    const participant: Participant = { ...info, permission: permissionOfRole(role) };
+    if (!role) throw conferenceError('invalidRole');
+    const participant: Participant = { ...info, permission: permissionOfRole(role), joinedAt: this.seq, confirmed: this.seq };
     this.participants.set(info.id, participant);
     if (notifying.participantActivities) {
       this.broadcast([info.id], 'participant', { action: 'join', data: summaryOf(participant) });
     }
+    participant.joinedAt = participant.confirmed = this.seq;
     return {
       permission: structuredClone(participant.permission),
       room: {
         id: this.id,
-        views: views.map((view) => view.label),
+        // No mixed streams (SPEC-MEDIA M1).
+        views: [],
         participants: [...this.participants.values()].map(summaryOf),
-        streams: [],
+        streams: this.media.streams(),
       },
     };
   }
@@ -82,10 +107,11 @@ export class LiveRoom {
   /** A leave from a portal that no longer holds the participant is stale: it resumed elsewhere. */
   leave(participantId: string, portal?: string): void {
     const participant = this.participants.get(participantId);
-    if (!participant) throw new Error(ConferenceErrors.notJoined);
+    if (!participant) throw conferenceError('notJoined');
     if (portal !== undefined && participant.portal !== portal) return;
-    clearTimeout(participant.held?.timer);
+    clearTimeout(participant.orphaned);
     this.participants.delete(participantId);
+    this.media.removeParticipant(participantId);
     if (this.config.notifying.participantActivities) {
       this.broadcast([participantId], 'participant', { action: 'leave', data: participantId });
     }
@@ -93,10 +119,10 @@ export class LiveRoom {
 
   /** As in OWT, a text to 'all' reaches the sender too; a text to one id reaches only that participant. */
   text(from: string, to: string, message: string): void {
-    if (!this.participants.has(from)) throw new Error(ConferenceErrors.notJoined);
+    if (!this.participants.has(from)) throw conferenceError('notJoined');
     const target = to === 'all' ? undefined : this.participants.get(to);
-    if (to !== 'all' && !target) throw new Error(ConferenceErrors.targetNotFound(to));
-    if (message.length > this.options.maxTextLength) throw new Error(ConferenceErrors.textTooLong);
+    if (to !== 'all' && !target) throw conferenceError('targetNotFound', to);
+    if (message.length > this.options.maxTextLength) throw conferenceError('textTooLong');
     if (target) this.notify(target, 'text', { from, to: 'me', message });
     else this.broadcast([], 'text', { from, to: 'all', message });
   }
@@ -126,53 +152,98 @@ export class LiveRoom {
   /** Drops everyone at once; nobody is left to be told who left. */
   dropAll(): void {
     for (const participant of this.participants.values()) {
-      clearTimeout(participant.held?.timer);
-      if (!participant.held) this.portals.drop(participant.portal, participant.id);
+      clearTimeout(participant.orphaned);
+      if (!participant.orphaned) this.portals.drop(participant.portal, participant.id);
     }
     this.participants.clear();
+    this.media.close();
   }
 
-  /** The portal is gone: hold its participants' notifications until they resume or time out. */
+  /** The portal is gone: its participants wait for a resume elsewhere, or time out. */
   orphanPortal(portal: string): void {
+    if (!this.options.resumable) return;
     for (const participant of this.participants.values()) {
-      if (participant.portal !== portal || participant.held) continue;
-      participant.held = {
-        notifications: [],
-        timer: setTimeout(() => this.abandon(participant), this.options.reconnectionTimeout),
-      };
+      if (participant.portal !== portal || participant.orphaned) continue;
+      participant.orphaned = setTimeout(() => this.abandon(participant), this.options.reconnectionTimeout);
     }
   }
 
-  /** A delivery found the portal gone: hold the portal's participants, starting with what was lost. */
-  undelivered(portal: string, lost: Undelivered | undefined): void {
-    this.orphanPortal(portal);
-    if (!lost) return;
+  /** What `portal` confirmed it emitted (cluster mode); a portal taken for gone confirms nothing. */
+  confirm(portal: string, upTo: number, away: ReadonlyMap<string, number>): void {
+    if (!this.options.resumable) return;
     for (const participant of this.participants.values()) {
-      if (participant.portal !== portal) continue;
-      const addressed = 'participantId' in lost ? lost.participantId === participant.id : !lost.excludeList.includes(participant.id);
-      if (addressed) this.hold(participant, lost.event, lost.data);
+      if (participant.portal !== portal || participant.orphaned) continue;
+      const confirmed = Math.min(away.get(participant.id) ?? upTo, this.seq);
+      participant.confirmed = Math.max(participant.confirmed, confirmed);
     }
+    this.trim(Date.now());
   }
 
-  /** Moves the participant to `portal` and hands over what was held for it. */
-  resume(participantId: string, portal: string): HeldNotification[] {
+  /** Moves the participant to `portal` and hands over what its previous portal may not have delivered. */
+  resume(participantId: string, portal: string): HandedOver[] {
     const participant = this.participants.get(participantId);
-    if (!participant) throw new Error(ConferenceErrors.notJoined);
-    const { held, portal: previous } = participant;
-    clearTimeout(held?.timer);
-    delete participant.held;
+    if (!participant) throw conferenceError('notJoined');
+    if (participant.incomplete) throw conferenceError('resumeIncomplete');
+    const { orphaned, portal: previous } = participant;
+    clearTimeout(orphaned);
+    delete participant.orphaned;
     participant.portal = portal;
-    if (!held && previous !== portal) this.portals.release(previous, participantId);
-    return held?.notifications ?? [];
+    if (!orphaned && previous !== portal) this.portals.release(previous, participantId);
+    return this.options.resumable ? this.log.handOver(participant, Date.now()) : [];
   }
 
   close(): void {
-    for (const participant of this.participants.values()) clearTimeout(participant.held?.timer);
+    for (const participant of this.participants.values()) clearTimeout(participant.orphaned);
+    this.media.close();
   }
 
   private notify(target: Participant, event: string, data: unknown): void {
-    if (target.held) this.hold(target, event, data);
-    else this.portals.notify(target.portal, target.id, event, data);
+    const seq = this.record({ event, data, to: target.id });
+    if (!target.orphaned) this.portals.notify(target.portal, target.id, event, data, seq);
+  }
+
+  /** One message per portal that holds at least one live receiver; the portal fans it out. */
+  private broadcast(excludeList: string[], event: string, data: unknown): void {
+    const seq = this.record({ event, data, exclude: excludeList });
+    const receivingPortals = new Set<string>();
+    for (const participant of this.participants.values()) {
+      if (!participant.orphaned && !excludeList.includes(participant.id)) receivingPortals.add(participant.portal);
+    }
+    for (const portal of receivingPortals) this.portals.broadcast(portal, this.id, excludeList, event, data, seq);
+  }
+
+  /** Numbers the notification and, in cluster mode, keeps it until it is confirmed. */
+  private record(notification: Omit<LoggedNotification, 'seq' | 'at'>): number {
+    const seq = ++this.seq;
+    if (this.options.resumable) {
+      const now = Date.now();
+      this.log.append({ ...notification, seq, at: now });
+      this.trim(now);
+    }
+    return seq;
+  }
+
+  /** A participant that loses a notification it never confirmed cannot resume elsewhere; if its portal is gone, it is given up. */
+  private trim(now: number): void {
+    const lostNotifications = this.log.trim(this.readers(), now);
+    if (lostNotifications.length === 0) return;
+    const readers = [...this.readers()];
+    for (const lost of lostNotifications) {
+      for (const participant of readers) {
+        if (participant.incomplete || participant.confirmed >= lost.seq || participant.joinedAt >= lost.seq) continue;
+        if (!isAddressedTo(lost, participant.id)) continue;
+        participant.incomplete = true;
+        if (participant.orphaned) {
+          clearTimeout(participant.orphaned);
+          queueMicrotask(() => this.abandon(participant));
+        }
+      }
+    }
+  }
+
+  /** The participants whose record of notifications is still complete; walked, not copied, on every notification. */
+  private *readers(): Generator<Participant> {
+    for (const participant of this.participants.values()) if (!participant.incomplete) yield participant;
   }
 
   /**
@@ -180,36 +251,14 @@ export class LiveRoom {
    * a client still connected there that its session is over, rather than leaving it in a ghost room.
    */
   private abandon(participant: Participant): void {
+    if (this.participants.get(participant.id) !== participant) return;
     this.portals.drop(participant.portal, participant.id);
     this.options.onAbandoned(participant.id);
   }
 
-  private hold(participant: Participant, event: string, data: unknown): void {
-    const held = participant.held;
-    if (!held || held.abandoned) return;
-    if (held.notifications.length >= this.options.heldLimit) {
-      clearTimeout(held.timer);
-      held.abandoned = true;
-      queueMicrotask(() => this.abandon(participant));
-      return;
-    }
-    held.notifications.push({ event, data });
-  }
-
   private existing(participantId: string): Participant {
     const participant = this.participants.get(participantId);
-    if (!participant) throw new Error(ConferenceErrors.participantNotFound);
+    if (!participant) throw conferenceError('participantNotFound');
     return participant;
-  }
-
-  /** One message per portal that holds at least one receiver; the portal fans it out. */
-  private broadcast(excludeList: string[], event: string, data: unknown): void {
-    const receivingPortals = new Set<string>();
-    for (const participant of this.participants.values()) {
-      if (excludeList.includes(participant.id)) continue;
-      if (participant.held) this.hold(participant, event, data);
-      else receivingPortals.add(participant.portal);
-    }
-    for (const portal of receivingPortals) this.portals.broadcast(portal, this.id, excludeList, event, data);
   }
 }

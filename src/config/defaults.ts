@@ -1,7 +1,10 @@
 // SPEC §10 defaults. Durations are milliseconds.
 export const defaults = {
   dataDir: 'data',
-  log: { level: 'info' },
+  /** After a stop signal the process exits within this, whatever is still closing (and says what). */
+  shutdownTimeout: 10_000,
+  /** `json`: one JSON object a line, for collectors; `pretty`: readable text, for people. */
+  log: { level: 'info', format: 'json' as 'json' | 'pretty' },
   store: { type: 'sqlite' as 'sqlite' | 'postgres', postgresUrl: 'postgres://postgres@127.0.0.1:5432/test', postgresSchema: 'public' },
   bus: {
     type: 'in-process' as 'in-process' | 'amqp',
@@ -12,18 +15,32 @@ export const defaults = {
     heartbeat: 10_000,
   },
   tokens: { lifetime: 180_000 },
+  /** `GET /metrics`: on the management API's port (`port` 0), on a listener of its own in every process, or off. */
+  metrics: { enabled: true, host: '127.0.0.1', port: 0 },
   management: {
     port: 3000,
     host: '0.0.0.0',
     replayWindow: 300_000,
+    /** Refuse OWT's MAuth signature, which covers no request, and take only HMAC_SHA256_REQUEST. */
+    requireRequestSignature: false,
     bodyLimit: 65_536,
     tls: { cert: '', key: '' },
+    /** A TCP connection that has not completed a request by then is closed. */
+    firstRequestTimeout: 10_000,
+    /** Open connections in all; 0: a tenth of the open-file limit. */
+    maxSockets: 0,
+    /** Open connections per client address; 0: a quarter of maxSockets, at most 2,000. */
+    maxSocketsPerIp: 0,
     /** Upper bound of the random delay before a 401 for an unknown service or a bad signature. */
     authFailureDelay: 1_000,
     rpcTimeout: 3_000,
+    /** Lets `/metrics` answer callers beyond this host that send `Authorization: Bearer <it>`. */
+    metricsToken: '',
     /** Serves `POST /demo/token`: join tokens for anyone who asks. For demos only, never in production. */
     demo: false,
     demoTokensPerIpPerMinute: 20,
+    /** Names of the super service's rooms the demo also gives tokens for, besides the sample room. */
+    demoRooms: [] as string[],
   },
   portal: {
     port: 8080,
@@ -44,6 +61,13 @@ export const defaults = {
     rpcTimeout: 4_000,
     tokenKeyReload: 6_000,
     maxHttpBufferSize: 65_536,
+    /** A TCP connection that has not completed a request or WebSocket handshake by then is closed. */
+    firstRequestTimeout: 10_000,
+    /** Open TCP connections in all; 0: 70% of the open-file limit. */
+    maxSockets: 0,
+    /** Open TCP connections per client address; 0: a quarter of maxSockets, at most 2,000. */
+    maxSocketsPerIp: 0,
+    /** Socket.IO connections per client address, checked at the handshake. */
     maxConnectionsPerIp: 1_000,
     loginAttemptsPerIpPerMinute: 6_000,
     eventsPerSecond: 50,
@@ -67,7 +91,7 @@ export const defaults = {
     conferenceReserve: 30_000,
     /** A standby cluster manager retries this often when it cannot reach the store's lock. */
     leadershipRetryInterval: 1_000,
-    strategies: { portal: 'last-used', conference: 'last-used' },
+    strategies: { portal: 'last-used', conference: 'last-used', webrtc: 'last-used' },
   },
   agent: {
     prerunProcesses: 2,
@@ -82,6 +106,39 @@ export const defaults = {
   conference: {
     idleRoomTimeout: 30_000,
     maxTextLength: 2_048,
+  },
+  /** The media plane (SPEC-MEDIA M2, M6). */
+  webrtc: {
+    /**
+     * The media library: datachannel (libdatachannel's C++ through node-datachannel), which forwards
+     * a packet for less than half werift's CPU, or werift (pure TypeScript).
+     */
+    engine: 'datachannel' as 'werift' | 'datachannel',
+    /** What UDP sockets bind; `0.0.0.0` needs `announcedIp`. */
+    listenIp: '127.0.0.1',
+    /** What candidates announce (a public address behind NAT); empty: the listen address. */
+    announcedIp: '',
+    /** `min-max`, or empty for any port the system gives. */
+    portRange: '',
+    /** `stun:`/`turn:` URLs the server gathers candidates with; none, so nothing outside is contacted. */
+    iceServers: [] as string[],
+    iceUsername: '',
+    iceCredential: '',
+    /** Bits per second a publication's video is capped at (REMB to the publisher); 0 for no cap. */
+    maxBitrate: 2_000_000,
+    /** How long the room's controller waits for the webrtc node's answer to an offer (the SDK waits 10 s). */
+    negotiationTimeout: 5_000,
+    /** A transport not connected (ICE and DTLS) this long after its answer has failed. */
+    connectTimeout: 30_000,
+    /** A publisher is asked for a keyframe at most this often, however many subscribers ask. */
+    keyframeInterval: 500,
+    maxPublicationsPerParticipant: 4,
+    maxSubscriptionsPerParticipant: 100,
+    maxTracksPerPublication: 2,
+    maxTransportsPerNode: 1_000,
+    /** What this webrtc agent serves: a room's media goes to an agent matching its first user's token `preference`. */
+    isps: [] as string[],
+    regions: [] as string[],
   },
 };
 

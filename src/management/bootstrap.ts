@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/index.js';
+import { openDataDirectory, type Store } from '../store/index.js';
 import { newId, newServiceKey } from './ids.js';
+import { tokenKeyOf } from '../store/index.js';
 import { defaultRoomOptions } from './room-options.js';
-import { tokenKeyOf } from './token.js';
 
 /** Store secrets that remember what the first start created, so later starts reuse it. */
 const SUPER_SERVICE_MARKER = 'super-service';
@@ -24,12 +24,21 @@ export interface Bootstrap {
   createdNow: boolean;
 }
 
+export interface BootstrapOutput {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
 export interface BootstrapDeps {
   config: Config;
   store: Store;
   logger: Logger;
-  /** Where the new super service's credentials are printed; stdout unless a test captures them. */
-  output?: NodeJS.WritableStream;
+  /**
+   * Where the new super service is announced: stderr unless a test captures it. Its key is shown
+   * only when that is an interactive terminal; otherwise (a log collector, a file) only the path
+   * of the credentials file is.
+   */
+  output?: BootstrapOutput;
 }
 
 /** The super service's id; every process agrees on it through the store. */
@@ -67,13 +76,17 @@ export async function bootstrap(deps: BootstrapDeps): Promise<Bootstrap> {
   const superServiceId = await superServiceIdOf(store);
   let createdNow = false;
   if (!(await store.getService(superServiceId))) {
+    // Before the key exists: it is shown once and written there, so the place must be fit for it.
+    openDataDirectory(config.dataDir);
     const key = newServiceKey();
     createdNow = await createSuperService(store, superServiceId, key);
     if (createdNow) {
-      await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
       await writeCredentials(credentialsFile, { id: superServiceId, key });
-      (deps.output ?? process.stdout).write(
-        `Super service created (shown once; also in ${credentialsFile})\n  id:  ${superServiceId}\n  key: ${key}\n`,
+      const output = deps.output ?? process.stderr;
+      output.write(
+        output.isTTY
+          ? `Super service created (shown once; also in ${credentialsFile})\n  id:  ${superServiceId}\n  key: ${key}\n`
+          : `Super service created: id ${superServiceId}, key in ${credentialsFile} (readable by its owner only)\n`,
       );
       logger.info({ superServiceId, credentialsFile }, 'super service created');
     }

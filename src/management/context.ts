@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by MAuth on every authenticated route; null on the public ones. */
     caller: Caller | null;
+    /** The hash of the body as received (of nothing when there was none), for the MAuth request method. */
+    receivedBodyHash: string;
   }
 }
 

@@ -1,52 +1,61 @@
-import { ErrorCodes, type ErrorCode } from './error-codes.js';
+import {
+  codeOf,
+  ConclaveError,
+  errorMaker,
+  messageOf,
+  restAnswerOf,
+  RestCodes,
+  type ErrorCode,
+  type RestAnswer,
+  type RestCode,
+  type RestErrorBody,
+} from '../protocol/errors.js';
+import { MAuthMethods } from '../protocol/mauth.js';
 import { describeValidationError, type SchemaViolation } from './validation.js';
 
-export { ErrorCodes, type ErrorCode } from './error-codes.js';
+export { RestCodes, type RestCode } from '../protocol/errors.js';
 
-/** The management API's error catalogue (SPEC §3): every failure leaves as one of these. */
-const statusOfCode: Record<ErrorCode, number> = {
-  [ErrorCodes.notFound]: 404,
-  [ErrorCodes.serviceNotFound]: 404,
-  [ErrorCodes.roomNotFound]: 404,
-  [ErrorCodes.participantNotFound]: 404,
-  [ErrorCodes.authenticationFailed]: 401,
-  [ErrorCodes.permissionDenied]: 403,
-  [ErrorCodes.clusterFailed]: 503,
-  [ErrorCodes.badRequest]: 400,
-  [ErrorCodes.database]: 500,
-  [ErrorCodes.unexpected]: 500,
-};
-
-export class ApiError extends Error {
+/** A failure answered over REST (SPEC §3) with the status and REST code the catalogue's table gives its code. */
+export class ApiError extends ConclaveError {
   override name = 'ApiError';
   readonly status: number;
+  readonly restCode: RestCode;
 
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    status = statusOfCode[code],
-  ) {
-    super(message);
-    this.status = status;
+  constructor(code: ErrorCode, message: string, answer: RestAnswer = restAnswerOf(code)) {
+    super(code, message);
+    this.status = answer.status;
+    this.restCode = answer.code;
   }
 
-  get body(): { error: { code: ErrorCode; message: string } } {
-    return { error: { code: this.code, message: this.message } };
+  /** A failed call into the cluster; what it becomes is the table's to say (503/1201 unless listed). */
+  static fromCluster(error: unknown): ApiError {
+    const code = codeOf(error);
+    const answer = restAnswerOf(code);
+    return new ApiError(code, answer.message ?? messageOf(error), answer);
+  }
+
+  get body(): RestErrorBody {
+    return { error: { code: this.restCode, message: this.message } };
   }
 }
 
+const apiError = errorMaker('api', ApiError);
+
 export const ApiErrors = {
-  notFound: () => new ApiError(ErrorCodes.notFound, 'Resource not found'),
-  serviceNotFound: () => new ApiError(ErrorCodes.serviceNotFound, 'Service not found'),
-  roomNotFound: () => new ApiError(ErrorCodes.roomNotFound, 'Room not found'),
-  participantNotFound: () => new ApiError(ErrorCodes.participantNotFound, 'Participant not found'),
-  authenticationFailed: (reason = 'Authentication failed') => new ApiError(ErrorCodes.authenticationFailed, reason),
-  permissionDenied: (message = 'Permission denied') => new ApiError(ErrorCodes.permissionDenied, message),
-  clusterFailed: (message: string) => new ApiError(ErrorCodes.clusterFailed, message),
+  notFound: () => apiError('notFound'),
+  serviceNotFound: () => apiError('serviceNotFound'),
+  roomNotFound: () => apiError('roomNotFound'),
+  participantNotFound: () => apiError('participantNotFound'),
+  streamNotFound: () => apiError('streamNotFound'),
+  notSupported: (resource: string) => apiError('notSupported', resource),
+  authenticationFailed: (reason = 'Authentication failed') => apiError('authenticationFailed', reason),
+  permissionDenied: (message = 'Permission denied') => apiError('permissionDenied', message),
+  clusterFailed: (message: string) => apiError('clusterFailed', message),
   /** `status` keeps a more precise 4xx (413 too large, 415 media type) for the same code. */
-  badRequest: (message: string, status?: number) => new ApiError(ErrorCodes.badRequest, message, status),
-  database: () => new ApiError(ErrorCodes.database, 'Database error'),
-  unexpected: () => new ApiError(ErrorCodes.unexpected, 'Unexpected error'),
+  badRequest: (message: string, status?: number) =>
+    status === undefined ? apiError('badRequest', message) : new ApiError('api.badRequest', message, { status, code: RestCodes.badRequest }),
+  database: () => apiError('database'),
+  unexpected: () => apiError('unexpected'),
 } as const;
 
 /** The reasons a valid-looking request is refused by MAuth; all are 401/1101. */
@@ -56,6 +65,8 @@ export const AuthFailures = {
   badCredentials: 'Authentication failed',
   staleTimestamp: 'Request timestamp outside the accepted window',
   replayed: 'Request already seen (replay)',
+  requestSignatureRequired: `MAuth signature must cover the request: use ${MAuthMethods.request}`,
+  bodyMismatch: 'MAuth body hash does not match the body',
 } as const;
 
 export const RequestFailures = {
@@ -64,6 +75,9 @@ export const RequestFailures = {
   duplicateRole: (role: string) => `Invalid room option: role "${role}" is defined twice`,
   duplicateView: (label: string) => `Invalid room option: view "${label}" is defined twice`,
   superServiceUndeletable: 'Super service not permitted to be deleted',
+  tooDeep: 'Request body is nested too deeply',
+  jsonRequired: 'Content-Type must be application/json',
+  metricsRefused: 'Metrics are served to this host, or with the configured bearer token',
 } as const;
 
 /** Framework failures (bad JSON, body too large, schema violations) carry these. */

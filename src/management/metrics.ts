@@ -1,49 +1,33 @@
-/** Prometheus text exposition of the API's request counts and the process's vital signs. */
-export class HttpMetrics {
-  private readonly requests = new Map<string, { labels: string; count: number; seconds: number }>();
+import { labelText, metrics } from '../metrics.js';
+import type { WebrtcNodeStats } from '../webrtc/api.js';
+import type { MediaNodeStats } from './cluster.js';
 
-  record(method: string, route: string, status: number, seconds: number): void {
-    const labels = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`;
-    const entry = this.requests.get(labels) ?? { labels, count: 0, seconds: 0 };
-    entry.count += 1;
-    entry.seconds += seconds;
-    this.requests.set(labels, entry);
-  }
-
-  render(): string {
-    const entries = [...this.requests.values()];
-    const cpu = process.cpuUsage();
-    const memory = process.memoryUsage();
-    const lines = [
-      '# HELP conclave_management_http_requests_total Management API requests by route and status.',
-      '# TYPE conclave_management_http_requests_total counter',
-      ...entries.map((entry) => `conclave_management_http_requests_total{${entry.labels}} ${entry.count}`),
-      '# HELP conclave_management_http_request_seconds_total Time spent answering, by route and status.',
-      '# TYPE conclave_management_http_request_seconds_total counter',
-      ...entries.map((entry) => `conclave_management_http_request_seconds_total{${entry.labels}} ${entry.seconds}`),
-      '# HELP process_cpu_user_seconds_total User CPU time spent in seconds.',
-      '# TYPE process_cpu_user_seconds_total counter',
-      `process_cpu_user_seconds_total ${cpu.user / 1e6}`,
-      '# HELP process_cpu_system_seconds_total System CPU time spent in seconds.',
-      '# TYPE process_cpu_system_seconds_total counter',
-      `process_cpu_system_seconds_total ${cpu.system / 1e6}`,
-      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${memory.rss}`,
-      '# HELP nodejs_heap_size_used_bytes Process heap size used in bytes.',
-      '# TYPE nodejs_heap_size_used_bytes gauge',
-      `nodejs_heap_size_used_bytes ${memory.heapUsed}`,
-      '# HELP nodejs_heap_size_total_bytes Process heap size in bytes.',
-      '# TYPE nodejs_heap_size_total_bytes gauge',
-      `nodejs_heap_size_total_bytes ${memory.heapTotal}`,
-      '# HELP process_start_time_seconds Start time of the process since the epoch in seconds.',
-      '# TYPE process_start_time_seconds gauge',
-      `process_start_time_seconds ${Math.round(Date.now() / 1000 - process.uptime())}`,
-    ];
-    return `${lines.join('\n')}\n`;
-  }
+/** Counts a management API request, by route and status, in the process's metrics. */
+export function recordRequest(method: string, route: string, status: number, seconds: number): void {
+  const labels = { component: 'management-api', method, route, status: String(status) };
+  metrics.count('conclave_management_http_requests_total', 'Management API requests by route and status.', labels);
+  metrics.count('conclave_management_http_request_seconds_total', 'Time spent answering, by route and status.', labels, seconds);
 }
 
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const mediaFigures: ReadonlyArray<{ key: keyof WebrtcNodeStats; name: string; type: 'gauge' | 'counter'; help: string }> = [
+  { key: 'transports', name: 'conclave_webrtc_transports', type: 'gauge', help: 'Transports (client peer connections) open on the webrtc node.' },
+  { key: 'publications', name: 'conclave_webrtc_publications', type: 'gauge', help: 'Publications on the webrtc node.' },
+  { key: 'subscriptions', name: 'conclave_webrtc_subscriptions', type: 'gauge', help: 'Subscriptions on the webrtc node.' },
+  { key: 'rtpPacketsIn', name: 'conclave_webrtc_rtp_packets_received_total', type: 'counter', help: 'RTP packets received from publishers.' },
+  { key: 'rtpBytesIn', name: 'conclave_webrtc_rtp_bytes_received_total', type: 'counter', help: 'RTP bytes (header and payload) received from publishers.' },
+  { key: 'rtpPacketsOut', name: 'conclave_webrtc_rtp_packets_sent_total', type: 'counter', help: 'RTP packets forwarded to subscribers.' },
+  { key: 'rtpBytesOut', name: 'conclave_webrtc_rtp_bytes_sent_total', type: 'counter', help: 'RTP bytes (header and payload) forwarded to subscribers.' },
+  { key: 'nacksReceived', name: 'conclave_webrtc_nacks_received_total', type: 'counter', help: 'Retransmission requests (NACK) from subscribers.' },
+  { key: 'keyframeRequestsReceived', name: 'conclave_webrtc_keyframe_requests_received_total', type: 'counter', help: 'Keyframe requests (PLI, FIR) from subscribers.' },
+  { key: 'packetsLost', name: 'conclave_webrtc_packets_lost_total', type: 'counter', help: 'Packets missing from publishers\' sequence numbers as they arrived.' },
+];
+
+/** Each webrtc node's figures, labelled with its agent and node (one process each in cluster mode). */
+export function renderMediaMetrics(nodes: readonly MediaNodeStats[]): string {
+  const lines = mediaFigures.flatMap(({ key, name, type, help }) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    ...nodes.map(({ agent, node, stats }) => `${name}${labelText({ agent, node })} ${stats[key]}`),
+  ]);
+  return `${lines.join('\n')}\n`;
 }

@@ -1,9 +1,8 @@
-import type { Room } from '../store/index.js';
+import type { RoomOptions } from '../protocol/rest.js';
 import { RequestFailures } from './errors.js';
 import { createBodyValidator, describeValidationError } from './validation.js';
 
-/** A room as a caller describes it: everything but the server-assigned `_id` and the name. */
-export type RoomOptions = Omit<Room, '_id' | 'name'>;
+export type { CreateRoomBody, RoomOptions, UpdateRoomBody } from '../protocol/rest.js';
 
 /** SPEC §2 default roles. */
 const defaultRoles = [
@@ -196,13 +195,6 @@ export const createRoomBodySchema = object(
 
 /** `PUT /v1/rooms/{room}` body: the room's new options (and optionally a new name). */
 export const updateRoomBodySchema = object({ name: text, ...roomOptionProperties });
-
-export interface CreateRoomBody {
-  name: string;
-  options: RoomOptions;
-}
-
-export type UpdateRoomBody = RoomOptions & { name?: string };
 
 /** What the schemas cannot say: role names and view labels are unique within a room. */
 export function uniquenessViolation(options: RoomOptions): string | undefined {

@@ -27,6 +27,21 @@ export function createSchemaCompiler(): FastifySchemaCompiler<object> {
   return ({ schema, httpPart }) => (httpPart === 'body' ? body : query).compile(schema);
 }
 
+/** Deeper than any body the API takes; a deeper one is refused before anything walks it recursively. */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether a parsed JSON value nests arrays and objects more than `max` levels deep; walked without recursion. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Services, rooms and participants are named by ids of this shape only. */
 const idSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' };
 

@@ -1,24 +1,29 @@
-import type { Socket } from 'socket.io';
+import { randomBytes } from 'node:crypto';
+import type { JoinResult, NodeRpc, ParticipantInfo } from '../conference/api.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import type { JoinResult, ParticipantInfo } from '../conference/api.js';
-import { messageOf } from '../bus/index.js';
-import type { ConsumeResult, SessionRecord, TokenRecord } from '../store/index.js';
-import type { SessionDirectory } from './directory.js';
-import { decodeToken, verifyTokenSignature } from '../management/token.js';
-import { PortalError, PortalErrors } from './errors.js';
-import { flavourFor, reconnectingSdks, versionedProtocols, type Protocol } from './flavours.js';
+import { ackMessageOf, messageOf } from '../protocol/errors.js';
+import { mediaClientEvents, versionedProtocols, type AckStatus, type ClientToServerEvents, type Protocol } from '../protocol/socket.js';
+import type { ReconnectionTicket } from '../protocol/ticket.js';
+import { decodeToken } from '../protocol/token.js';
+import type { ControllerGateway, MediaMethod } from './controllers.js';
+import { portalError, PortalErrors } from './errors.js';
+import { flavourFor, reconnectingSdks } from './flavours.js';
+import type { KeyVerifier } from './keys.js';
 import {
-  isCustomMessageRequest,
-  isLoginObject,
-  isTextRequest,
-  isToken,
-  isUserAgent,
-} from './requests.js';
+  isPublishRequest,
+  isSessionRequest,
+  isSoacRequest,
+  isStreamControlRequest,
+  isSubscribeRequest,
+  isSubscriptionControlRequest,
+} from '../conference/media-requests.js';
+import { mediaError } from '../conference/errors.js';
 import { EventRate, RateVerdicts } from './rate.js';
-import type { SessionRegistry } from './registry.js';
-import { Session, type Carrier, type Controller } from './session.js';
-import { encodeTicket, issueTicket, verifyTicket, type ReconnectionTicket } from './tickets.js';
+import { isCustomMessageRequest, isLoginObject, isTextRequest, isToken, isUserAgent } from './requests.js';
+import { Session, type Carrier, type Controller, type PortalSocket } from './session.js';
+import { metrics } from '../metrics.js';
+import type { SessionService } from './sessions.js';
 
 export const ConnectionState = {
   initialized: 'initialized',
@@ -28,41 +33,48 @@ export const ConnectionState = {
 } as const;
 export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
-export type Ack = (status: string, data?: unknown) => void;
-
-/** What a connection needs from its portal. */
-export interface PortalContext {
-  readonly id: string;
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly registry: SessionRegistry;
-  readonly tokenKey: string;
-  readonly reconnectionKey: string;
-  consumeToken(tokenId: string): Promise<ConsumeResult>;
-  getController(room: string, origin: TokenRecord['origin']): Promise<Controller>;
-  join(controller: Controller, room: string, participant: ParticipantInfo): Promise<JoinResult>;
-  text(controller: Controller, from: string, to: string, message: string): Promise<void>;
-  leave(controller: Controller, participantId: string): Promise<void>;
-  /** Moves a session held by another (maybe dead) portal here, with what its node kept for it. */
-  resume(record: SessionRecord, connection: Connection): Promise<Session>;
-  readonly directory: SessionDirectory;
-  /** The participant may not resume any more (logged out, dropped). */
-  retire(session: Session): void;
-  /** Unregisters the session and, when `leave`, removes it from its room. */
-  endSession(session: Session, leave: boolean): Promise<void>;
-  /** Counts a login attempt from an address; false past the per-minute limit. */
-  admitLogin(address: string): boolean;
+/** A login or relogin, by its result: `ok` or the refusal's message. */
+function countAttempt(request: 'login' | 'relogin', result: string): void {
+  metrics.count(`conclave_portal_${request}s_total`, `${request === 'login' ? 'Logins' : 'Relogins'} by result: ok, or why refused.`, { component: 'portal', result });
 }
 
-const mediaEvents = [
-  'publish',
-  'unpublish',
-  'subscribe',
-  'unsubscribe',
-  'soac',
-  'stream-control',
-  'subscription-control',
-] as const;
+/** An ack as the portal calls it: whatever the client sent, calling it is safe. */
+export type Ack = (status: AckStatus, data?: unknown) => void;
+
+/** What a client event runs on the connection it came on. */
+type EventHandler = (connection: Connection, payload: unknown, ack: Ack) => void | Promise<void>;
+
+/** A connection's collaborators, injected by its portal. */
+export interface ConnectionDeps {
+  /** The portal's worker id: where the controller sends this participant's notifications. */
+  portalId: string;
+  limits: Config['portal'];
+  logger: Logger;
+  sessions: SessionService;
+  controllers: ControllerGateway;
+  keys: KeyVerifier;
+}
+
+type MediaEvent = (typeof mediaClientEvents)[number];
+type MediaCall = { [K in MediaMethod]: { method: K; args: Parameters<NodeRpc[K]> } }[MediaMethod];
+
+/** A new publication's or subscription's id. */
+const newSessionId = (): string => randomBytes(12).toString('hex');
+
+/** Each media event of protocol 1.x: how its payload is checked, and the controller call it becomes. */
+const mediaCalls: Record<MediaEvent, (payload: unknown, participantId: string) => MediaCall | undefined> = {
+  publish: (payload, participantId) =>
+    isPublishRequest(payload) ? { method: 'publish', args: [participantId, newSessionId(), payload] } : undefined,
+  unpublish: (payload, participantId) => (isSessionRequest(payload) ? { method: 'unpublish', args: [participantId, payload.id] } : undefined),
+  subscribe: (payload, participantId) =>
+    isSubscribeRequest(payload) ? { method: 'subscribe', args: [participantId, newSessionId(), payload] } : undefined,
+  unsubscribe: (payload, participantId) => (isSessionRequest(payload) ? { method: 'unsubscribe', args: [participantId, payload.id] } : undefined),
+  soac: (payload, participantId) => (isSoacRequest(payload) ? { method: 'soac', args: [participantId, payload] } : undefined),
+  'stream-control': (payload, participantId) =>
+    isStreamControlRequest(payload) ? { method: 'streamControl', args: [participantId, payload] } : undefined,
+  'subscription-control': (payload, participantId) =>
+    isSubscriptionControlRequest(payload) ? { method: 'subscriptionControl', args: [participantId, payload] } : undefined,
+};
 
 /** The client's ack is the last argument when it is a function; whatever else came is left in `args`. */
 function takeAck(args: unknown[]): Ack {
@@ -93,29 +105,13 @@ export class Connection implements Carrier {
   private readonly rate: EventRate;
 
   constructor(
-    readonly socket: Socket,
-    private readonly portal: PortalContext,
+    readonly socket: PortalSocket,
+    private readonly deps: ConnectionDeps,
   ) {
-    const limits = portal.config.portal;
+    const { limits } = deps;
     this.rate = new EventRate(limits.eventsPerSecond, limits.disconnectAfterExcessSeconds);
     this.armLoginDeadline();
-    this.handle('login', (payload, ack) => this.login(payload, ack));
-    this.handle('relogin', (payload, ack) => this.relogin(payload, ack));
-    this.handle('refreshReconnectionTicket', (_payload, ack) => this.refreshTicket(ack));
-    this.handle('logout', (_payload, ack) => this.logout(ack));
-    this.handle('text', (payload, ack) => this.text(payload, ack));
-    this.handle('customMessage', (payload, ack) => this.customMessage(payload, ack));
-    for (const event of mediaEvents) {
-      this.handle(event, (_payload, ack) =>
-        ack('error', this.state === ConnectionState.connected ? PortalErrors.mediaUnavailable : PortalErrors.illegalRequest),
-      );
-    }
-    // Any other event is answered too.
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (socket.listenerCount(event) > 0) return;
-      const ack = takeAck(args);
-      if (this.admit(ack)) ack('error', PortalErrors.illegalRequest);
-    });
+    socket.onAny((event: string, ...args: unknown[]) => this.dispatch(event, args));
     socket.on('disconnect', () => this.onDisconnect());
   }
 
@@ -127,18 +123,37 @@ export class Connection implements Carrier {
     return this.session?.participantId;
   }
 
-  /** Registers a handler that gets the payload and a safe ack whatever the client sent. */
-  private handle(event: string, handler: (payload: unknown, ack: Ack) => void | Promise<void>): void {
-    this.socket.on(event, (...args: unknown[]) => {
-      const ack = takeAck(args);
-      if (!this.admit(ack)) return;
-      Promise.resolve()
-        .then(() => handler(args[0], ack))
-        .catch((error: unknown) => {
-          this.portal.logger.error({ err: error, event, socket: this.socket.id }, 'event handler failed');
-          ack('error', messageOf(error));
-        });
-    });
+  /**
+   * What each client event runs, shared by every connection: one listener per socket instead of
+   * one per event and socket, which an idle participant would carry for nothing.
+   */
+  private static readonly handlers: ReadonlyMap<string, EventHandler> = new Map<keyof ClientToServerEvents, EventHandler>([
+    ['login', (connection, payload, ack) => connection.login(payload, ack)],
+    ['relogin', (connection, payload, ack) => connection.relogin(payload, ack)],
+    ['refreshReconnectionTicket', (connection, _payload, ack) => connection.refreshTicket(ack)],
+    ['logout', (connection, _payload, ack) => connection.logout(ack)],
+    ['text', (connection, payload, ack) => connection.text(payload, ack)],
+    ['customMessage', (connection, payload, ack) => connection.customMessage(payload, ack)],
+    ...mediaClientEvents.map((event): [typeof event, EventHandler] => [event, (connection, payload, ack) => connection.media(event, payload, ack)]),
+  ]);
+
+  /** Runs an event's handler with the payload and a safe ack whatever the client sent; any other event is answered too. */
+  private dispatch(event: string, args: unknown[]): void {
+    const ack = takeAck(args);
+    if (!this.admit(ack)) return;
+    const handler = Connection.handlers.get(event);
+    if (!handler) {
+      ack('error', PortalErrors.illegalRequest);
+      return;
+    }
+    // Events read in the same chunk as the client's disconnect come after it: they are ignored, as
+    // Socket.IO does for listeners of their own event.
+    Promise.resolve()
+      .then(() => (this.socket.connected ? handler(this, args[0], ack) : undefined))
+      .catch((error: unknown) => {
+        this.deps.logger.error({ err: error, event, socket: this.socket.id }, 'event handler failed');
+        ack('error', ackMessageOf(error));
+      });
   }
 
   /** Counts an event against this connection's rate; past it the event is refused, and a client that keeps on is cut off. */
@@ -147,7 +162,7 @@ export class Connection implements Carrier {
     if (verdict === RateVerdicts.admit) return true;
     ack('error', PortalErrors.rateLimited);
     if (verdict === RateVerdicts.abuse) {
-      this.portal.logger.warn({ socket: this.socket.id, participant: this.participantId }, 'client disconnected for a sustained event flood');
+      this.deps.logger.warn({ socket: this.socket.id, participant: this.participantId }, 'client disconnected for a sustained event flood');
       this.socket.disconnect(true);
     }
     return false;
@@ -157,7 +172,7 @@ export class Connection implements Carrier {
     clearTimeout(this.loginTimer);
     this.loginTimer = setTimeout(() => {
       if (this.state !== ConnectionState.connected) this.socket.disconnect(true);
-    }, this.portal.config.portal.loginTimeout);
+    }, this.deps.limits.loginTimeout);
   }
 
   private async login(payload: unknown, ack: Ack): Promise<void> {
@@ -168,56 +183,68 @@ export class Connection implements Carrier {
     this.state = ConnectionState.connecting;
     const participantId = this.socket.id;
     try {
-      if (!this.portal.admitLogin(this.socket.handshake.address)) throw new PortalError(PortalErrors.rateLimited);
-      if (!isLoginObject(payload)) throw new PortalError(PortalErrors.invalidLogin);
+      if (!this.deps.sessions.admitLogin(this.socket.handshake.address)) throw portalError('rateLimited');
+      if (!isLoginObject(payload)) throw portalError('invalidLogin');
       const { protocol: requested, userAgent, token: encodedToken } = payload;
       if (requested !== undefined && !versionedProtocols.includes(requested as string)) {
-        throw new PortalError(PortalErrors.unknownProtocol);
+        throw portalError('unknownProtocol');
       }
       const protocol = (requested ?? 'legacy') as Protocol;
       if ((userAgent as { sdk?: { version?: unknown } } | undefined)?.sdk?.version === '3.5') {
-        throw new PortalError(PortalErrors.deprecatedVersion);
+        throw portalError('deprecatedVersion');
       }
-      if (!isUserAgent(userAgent)) throw new PortalError(PortalErrors.userAgent);
-      if (!isToken(encodedToken)) throw new PortalError(PortalErrors.invalidToken);
-      if (this.portal.registry.size >= this.portal.config.portal.maxParticipants) {
-        throw new PortalError(PortalErrors.portalFull);
-      }
+      if (!isUserAgent(userAgent)) throw portalError('userAgent');
+      if (!isToken(encodedToken)) throw portalError('invalidToken');
+      if (this.deps.sessions.full) throw portalError('portalFull');
       const token = decodeToken(encodedToken);
-      if (!token) throw new PortalError(PortalErrors.invalidToken);
-      if (!verifyTokenSignature(this.portal.tokenKey, token)) throw new PortalError(PortalErrors.invalidTokenSignature);
-      const consumed = await this.portal.consumeToken(token.tokenId);
-      if (consumed.status === 'missing') throw new PortalError(PortalErrors.tokenMissing);
-      if (consumed.status === 'expired') throw new PortalError(PortalErrors.tokenExpired);
+      if (!token) throw portalError('invalidToken');
+      if (!this.deps.keys.verifyToken(token)) throw portalError('invalidTokenSignature');
+      const consumed = await this.deps.sessions.consumeToken(token.tokenId);
+      if (consumed.status === 'missing') throw portalError('tokenMissing');
+      if (consumed.status === 'expired') throw portalError('tokenExpired');
       const record = consumed.token;
 
-      const controller = await this.portal.getController(record.room, record.origin);
+      const controller = await this.deps.controllers.locate(record.room, record.origin);
       const joined = await this.joinOrLeave(controller, record.room, {
         id: participantId,
         user: record.user,
         role: record.role,
-        portal: this.portal.id,
+        portal: this.deps.portalId,
         origin: record.origin,
       });
-      if ((this.state as ConnectionState) !== ConnectionState.connecting) {
-        await this.portal.leave(controller, participantId);
-        throw new PortalError(PortalErrors.earlyLeft);
+      // Gone meanwhile: a logout, or a socket that closed, maybe even before this handler ran (so that
+      // its disconnect found nothing to end). It never had a ticket and cannot come back: it leaves now.
+      if ((this.state as ConnectionState) !== ConnectionState.connecting || !this.socket.connected) {
+        await this.deps.controllers.leave(controller, participantId);
+        this.deps.logger.info({ participant: participantId, room: record.room }, 'participant left while logging in');
+        throw portalError('earlyLeft');
       }
       const flavour = flavourFor(protocol, userAgent.sdk.type);
       const reconnection = reconnectingSdks.includes(userAgent.sdk.type);
-      const { windowMs, capacity } = this.bufferLimits();
-      const session = new Session(
-        participantId, record.user, record.role, record.room, record.code, record.origin,
-        controller, flavour, userAgent.sdk.type, reconnection, this, { windowMs, capacity },
-      );
+      const session = new Session({
+        participantId,
+        user: record.user,
+        role: record.role,
+        roomId: record.room,
+        tokenCode: record.code,
+        origin: record.origin,
+        controller,
+        flavour,
+        sdkType: userAgent.sdk.type,
+        reconnection,
+        carrier: this,
+        outbox: this.deps.sessions.outboxLimits,
+      });
       this.adopt(session);
-      this.portal.registry.add(session);
-      const ticket = reconnection ? this.newTicket(session) : undefined;
-      this.portal.logger.info({ participant: participantId, room: record.room, protocol }, 'participant logged in');
+      this.deps.sessions.start(session);
+      const ticket = reconnection ? this.deps.sessions.issueTicket(session) : undefined;
+      this.deps.logger.info({ participant: participantId, room: record.room, protocol }, 'participant logged in');
+      countAttempt('login', 'ok');
       ack(flavour.okWord, flavour.loginResult({ id: participantId, user: record.user, role: record.role }, joined, ticket));
     } catch (error) {
       this.refused('login', error);
-      ack('error', messageOf(error));
+      countAttempt('login', ackMessageOf(error));
+      ack('error', ackMessageOf(error));
       if (this.state === ConnectionState.connecting) this.state = ConnectionState.initialized;
       this.socket.disconnect(true);
     }
@@ -226,20 +253,15 @@ export class Connection implements Carrier {
   /** A join given up on (timed out, answer lost) may still land at the node: a leave after it keeps nobody there. */
   private async joinOrLeave(controller: Controller, room: string, participant: ParticipantInfo): Promise<JoinResult> {
     try {
-      return await this.portal.join(controller, room, participant);
+      return await this.deps.controllers.join(controller, room, participant);
     } catch (error) {
-      this.portal.leave(controller, participant.id).catch(() => undefined);
+      this.deps.controllers.leave(controller, participant.id).catch(() => undefined);
       throw error;
     }
   }
 
   private refused(request: 'login' | 'relogin', error: unknown): void {
-    this.portal.logger.debug({ socket: this.socket.id, address: this.socket.handshake.address, reason: messageOf(error) }, `${request} refused`);
-  }
-
-  bufferLimits(): { windowMs: number; capacity: number } {
-    const { pingInterval, pingTimeout, messageBufferSize } = this.portal.config.portal;
-    return { windowMs: pingInterval + pingTimeout + 1_000, capacity: messageBufferSize };
+    this.deps.logger.debug({ socket: this.socket.id, address: this.socket.handshake.address, reason: messageOf(error) }, `${request} refused`);
   }
 
   private adopt(session: Session): void {
@@ -247,17 +269,8 @@ export class Connection implements Carrier {
     session.carrier = this;
     this.state = ConnectionState.connected;
     clearTimeout(this.loginTimer);
-  }
-
-  private newTicket(session: Session): string {
-    const ticket = issueTicket(
-      this.portal.reconnectionKey,
-      session.participantId,
-      this.portal.config.portal.reconnectionTicketLifetime,
-    );
-    this.portal.registry.recordTicket(session, ticket.ticketId);
-    this.portal.directory.save(session);
-    return encodeTicket(ticket);
+    // A cleared timer still holds its callback and what that closes over for as long as it is referenced.
+    this.loginTimer = undefined;
   }
 
   private async relogin(encodedTicket: unknown, ack: Ack): Promise<void> {
@@ -269,32 +282,37 @@ export class Connection implements Carrier {
     let used: ReconnectionTicket;
     let session: Session;
     try {
-      used = verifyTicket(this.portal.reconnectionKey, encodedTicket);
-      session = await this.sessionToResume(used);
+      const checked = this.deps.keys.verifyTicket(encodedTicket);
+      if (!checked.ok) throw portalError(checked.fault);
+      used = checked.ticket;
+      session = await this.deps.sessions.toResume(used, this);
     } catch (error) {
       this.refused('relogin', error);
-      ack('error', messageOf(error));
+      countAttempt('relogin', ackMessageOf(error));
+      ack('error', ackMessageOf(error));
       if (this.state === ConnectionState.connecting) this.state = ConnectionState.initialized;
       this.socket.disconnect(true);
       return;
     }
     const previous = session.carrier;
     if (previous instanceof Connection && previous !== this) previous.detach();
-    if (this.state !== ConnectionState.connecting) {
+    if (this.state !== ConnectionState.connecting || !this.socket.connected) {
       await this.reloginInterrupted(session, used.ticketId, ack);
       return;
     }
-    this.portal.registry.forgetTickets(session);
+    this.deps.sessions.forgetTickets(session);
     this.adopt(session);
-    const ticket = this.newTicket(session);
-    this.portal.logger.info({ participant: session.participantId, room: session.roomId }, 'participant resumed');
+    const ticket = this.deps.sessions.issueTicket(session);
+    this.deps.logger.info({ participant: session.participantId, room: session.roomId }, 'participant resumed');
+    countAttempt('relogin', 'ok');
     if (session.flavour.reloginWithBuffer) {
       session.outbox.drainPending();
       ack('ok', { ticket, messages: session.outbox.recent() });
-      return;
+    } else {
+      ack('ok', ticket);
+      for (const message of session.outbox.drainPending()) session.emit(message.event, message.data, message.seq);
     }
-    ack('ok', ticket);
-    for (const message of session.outbox.drainPending()) session.emit(message.event, message.data, message.seq);
+    this.deps.sessions.delivered(session);
   }
 
   /**
@@ -304,46 +322,15 @@ export class Connection implements Carrier {
    */
   private async reloginInterrupted(session: Session, usedTicketId: string, ack: Ack): Promise<void> {
     if (this.socket.connected) {
-      this.portal.retire(session);
-      await this.portal.endSession(session, true);
+      this.deps.sessions.retire(session);
+      await this.deps.sessions.end(session, true);
       ack('error', PortalErrors.earlyLeft);
       this.socket.disconnect(true);
       return;
     }
-    this.portal.registry.recordTicket(session, usedTicketId);
-    this.portal.directory.save(session);
+    this.deps.sessions.keepTicket(session, usedTicketId);
     this.adopt(session);
     this.onDisconnect();
-  }
-
-  /** Finds the session of a checked ticket: on this portal, or (cluster mode) claimed from another. */
-  private async sessionToResume(ticket: ReconnectionTicket): Promise<Session> {
-    const { registry, directory } = this.portal;
-    const local = registry.get(ticket.participantId);
-    if (local) {
-      if (!local.reconnection || local.outbox.lost) throw new PortalError(PortalErrors.reconnectionNotAllowed);
-      if (!local.validTickets.has(ticket.ticketId)) {
-        const owner = registry.ticketOwner(ticket.ticketId);
-        throw new PortalError(
-          owner !== undefined && owner !== ticket.participantId ? PortalErrors.participantMismatch : PortalErrors.ticketExpired,
-        );
-      }
-    }
-    if (!directory.shared) {
-      if (local) return local;
-      throw new PortalError(registry.isRetired(ticket.participantId) ? PortalErrors.reconnectionNotAllowed : PortalErrors.clientMissing);
-    }
-    const claimed = await directory.claim(ticket.participantId, ticket.ticketId);
-    switch (claimed.status) {
-      case 'missing':
-        throw new PortalError(PortalErrors.clientMissing);
-      case 'retired':
-        throw new PortalError(PortalErrors.reconnectionNotAllowed);
-      case 'ticket-used':
-        throw new PortalError(PortalErrors.ticketExpired);
-      case 'ok':
-        return registry.get(ticket.participantId) ?? this.portal.resume(claimed.session, this);
-    }
   }
 
   /** Lets go of the session without leaving its room (it moved to another socket or portal, or the portal closes). */
@@ -364,7 +351,9 @@ export class Connection implements Carrier {
       ack('error', PortalErrors.reconnectionDisabled);
       return;
     }
-    ack('ok', this.newTicket(session));
+    // A copied older ticket would otherwise resume the session until it expires.
+    this.deps.sessions.forgetTickets(session);
+    ack('ok', this.deps.sessions.issueTicket(session));
   }
 
   private async logout(ack: Ack): Promise<void> {
@@ -375,8 +364,8 @@ export class Connection implements Carrier {
       ack('error', PortalErrors.illegalRequest);
       return;
     }
-    this.portal.retire(session);
-    await this.portal.endSession(session, true);
+    this.deps.sessions.retire(session);
+    await this.deps.sessions.end(session, true);
     if (this.socket.connected) this.armLoginDeadline();
     ack('ok');
   }
@@ -404,10 +393,35 @@ export class Connection implements Carrier {
       return;
     }
     try {
-      await this.portal.text(session.controller, session.participantId, to, message);
+      await this.deps.controllers.text(session.controller, session.participantId, to, message);
       ack(session.flavour.okWord);
     } catch (error) {
-      ack('error', messageOf(error));
+      ack('error', ackMessageOf(error));
+    }
+  }
+
+  /** Before login `Illegal request`; a malformed payload `Invalid <event> request`; else the controller's answer. */
+  private async media(event: MediaEvent, payload: unknown, ack: Ack): Promise<void> {
+    const session = this.session;
+    if (this.state !== ConnectionState.connected || !session) {
+      ack('error', PortalErrors.illegalRequest);
+      return;
+    }
+    // Legacy clients spoke another media protocol, which Conclave does not carry.
+    if (session.flavour.protocol === 'legacy') {
+      ack('error', PortalErrors.mediaUnavailable);
+      return;
+    }
+    const call = mediaCalls[event](payload, session.participantId);
+    if (!call) {
+      ack('error', ackMessageOf(mediaError('invalidRequest', event)));
+      return;
+    }
+    try {
+      const result = await this.deps.controllers.media(session.controller, call.method, call.args as never);
+      ack(session.flavour.okWord, result ?? undefined);
+    } catch (error) {
+      ack('error', ackMessageOf(error));
     }
   }
 
@@ -421,13 +435,17 @@ export class Connection implements Carrier {
     this.socket.disconnect(true);
   }
 
+  /**
+   * A logged-in client is waited for whatever closed its socket (SPEC §5): clients simulate and
+   * recover from drops by closing their socket, and come back with their ticket.
+   */
   private onDisconnect(): void {
     clearTimeout(this.loginTimer);
     switch (this.state) {
       case ConnectionState.connected:
         if (this.session?.reconnection) {
           this.state = ConnectionState.waitingForReconnecting;
-          this.waitTimer = setTimeout(() => this.forceLeave(), this.portal.config.portal.reconnectionTimeout);
+          this.waitTimer = setTimeout(() => this.forceLeave(), this.deps.limits.reconnectionTimeout);
         } else {
           this.forceLeave();
         }
@@ -446,8 +464,8 @@ export class Connection implements Carrier {
     this.session = undefined;
     this.state = ConnectionState.initialized;
     if (session && session.carrier === this) {
-      this.portal.endSession(session, true).catch((error: unknown) => {
-        this.portal.logger.warn({ err: error, participant: session.participantId }, 'force-leave failed');
+      this.deps.sessions.end(session, true).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, participant: session.participantId }, 'force-leave failed');
       });
     }
   }

@@ -16,7 +16,10 @@ export class SessionRegistry {
   /** Participants that may not resume (logged out, dropped), until their last ticket expires. */
   private readonly retired = new Map<string, number>();
 
-  constructor(private readonly tasks: TaskHolder) {}
+  constructor(
+    private readonly tasks: TaskHolder,
+    private readonly onRemoved: (session: Session) => void = () => undefined,
+  ) {}
 
   get size(): number {
     return this.sessions.size;
@@ -51,6 +54,7 @@ export class SessionRegistry {
     if (members?.size === 0) this.rooms.delete(session.roomId);
     this.forgetTickets(session);
     this.tasks.removeTask(session.tokenCode);
+    this.onRemoved(session);
     return true;
   }
 

@@ -1,14 +1,10 @@
 import { Ajv } from 'ajv';
-import type { ReconnectionTicket } from './tickets.js';
+import type { CustomMessageRequest, LoginRequest, TextRequest, UserAgent } from '../protocol/socket.js';
 
 /** One schema per client event payload; a payload that fails gets the event's SPEC error. */
 const ajv = new Ajv({ allErrors: false });
 
 const idPattern = '^[A-Za-z0-9_-]{1,128}$';
-
-export interface UserAgent {
-  sdk: { type: string; version: string };
-}
 
 const shortText = { type: 'string', minLength: 1, maxLength: 64 };
 /** What the OWT SDKs describe themselves with; only `sdk` is read, the rest is bounded. */
@@ -40,12 +36,6 @@ export const isUserAgent = ajv.compile<UserAgent>({
   },
 });
 
-export interface LoginRequest {
-  token: string;
-  userAgent: UserAgent;
-  protocol?: string;
-}
-
 export const isLoginObject = ajv.compile<Partial<LoginRequest>>({
   type: 'object',
   properties: {
@@ -58,28 +48,6 @@ export const isLoginObject = ajv.compile<Partial<LoginRequest>>({
 
 export const isToken = ajv.compile<string>({ type: 'string', minLength: 1, maxLength: 4096 });
 
-/** The `relogin` payload. */
-export const isEncodedTicket = ajv.compile<string>({ type: 'string', minLength: 1, maxLength: 1024 });
-
-/** A decoded reconnection ticket, in its SPEC §6 format exactly. */
-export const isTicketBody = ajv.compile<ReconnectionTicket>({
-  type: 'object',
-  required: ['participantId', 'ticketId', 'notBefore', 'notAfter', 'signature'],
-  additionalProperties: false,
-  properties: {
-    participantId: { type: 'string', pattern: idPattern },
-    ticketId: { type: 'string', pattern: '^[0-9a-f]{1,64}$' },
-    notBefore: { type: 'integer' },
-    notAfter: { type: 'integer' },
-    signature: { type: 'string', pattern: '^[A-Za-z0-9+/=]{1,256}$' },
-  },
-});
-
-export interface TextRequest {
-  to: string;
-  message: string;
-}
-
 export const isTextRequest = ajv.compile<TextRequest>({
   type: 'object',
   required: ['to', 'message'],
@@ -89,12 +57,6 @@ export const isTextRequest = ajv.compile<TextRequest>({
   },
   additionalProperties: false,
 });
-
-export interface CustomMessageRequest {
-  type: 'data';
-  receiver: string;
-  data: string;
-}
 
 export const isCustomMessageRequest = ajv.compile<CustomMessageRequest>({
   type: 'object',

@@ -3,6 +3,7 @@ import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
 export * from './store.js';
+export { openDataDirectory } from './data-directory.js';
 
 /** The one place that picks the store backend. */
 export async function createStore(config: Config): Promise<Store> {
@@ -15,3 +16,4 @@ export async function createStore(config: Config): Promise<Store> {
     }
   }
 }
+export { reconnectionKeyOf, tokenKeyOf, TOKEN_KEY_NAME } from './keys.js';

@@ -39,4 +39,7 @@ export const migrations: readonly string[] = [
      document TEXT NOT NULL
    );
    CREATE INDEX sessions_by_expiry ON sessions(expires_at);`,
+  // Deleting a service deletes its unused tokens; older rows (none outlive the token lifetime) have none.
+  `ALTER TABLE tokens ADD COLUMN service_id TEXT;
+   CREATE INDEX tokens_by_service ON tokens(service_id);`,
 ];

@@ -127,7 +127,11 @@ export class PostgresStore implements Store {
   }
 
   async deleteService(id: string): Promise<boolean> {
-    const result = await this.pool.query(`DELETE FROM ${this.tables.services} WHERE id = $1`, [id]);
+    const result = await this.pool.query(
+      `WITH tokens AS (DELETE FROM ${this.tables.tokens} WHERE service_id = $1)
+       DELETE FROM ${this.tables.services} WHERE id = $1`,
+      [id],
+    );
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -171,8 +175,9 @@ export class PostgresStore implements Store {
   }
 
   async createToken(token: TokenRecord): Promise<void> {
-    await this.pool.query(`INSERT INTO ${this.tables.tokens} (id, creation_date, document) VALUES ($1, $2, $3)`, [
+    await this.pool.query(`INSERT INTO ${this.tables.tokens} (id, service_id, creation_date, document) VALUES ($1, $2, $3, $4)`, [
       token._id,
+      token.service,
       token.creationDate,
       JSON.stringify(token),
     ]);

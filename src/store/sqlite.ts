@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { makePrivateFiles, openDataDirectory } from './data-directory.js';
 import { migrations } from './migrations.js';
 import { judgeClaim, type SessionRow } from './sessions.js';
 import type { ClaimResult, SessionRecord, ConsumeResult, Leadership, Page, Room, Service, Store, TokenRecord } from './store.js';
@@ -25,9 +25,12 @@ export class SqliteStore implements Store {
     this.migrate();
   }
 
+  /** The database and its `-wal`/`-shm` files are the owner's only, in a directory that is too. */
   static open(dataDir: string): SqliteStore {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    return new SqliteStore(join(dataDir, 'conclave.sqlite'));
+    openDataDirectory(dataDir);
+    const file = join(dataDir, 'conclave.sqlite');
+    makePrivateFiles(file, [`${file}-wal`, `${file}-shm`]);
+    return new SqliteStore(file);
   }
 
   /** Each SQL text is prepared once: on the login path preparing cost more than running. */
@@ -72,7 +75,11 @@ export class SqliteStore implements Store {
   }
 
   async deleteService(id: string): Promise<boolean> {
-    return this.prepare('DELETE FROM services WHERE id = ?').run(id).changes > 0;
+    const remove = this.db.transaction((): boolean => {
+      this.prepare('DELETE FROM tokens WHERE service_id = ?').run(id);
+      return this.prepare('DELETE FROM services WHERE id = ?').run(id).changes > 0;
+    });
+    return remove.immediate();
   }
 
   async createRoom(serviceId: string, room: Room): Promise<void> {
@@ -107,8 +114,8 @@ export class SqliteStore implements Store {
 
   async createToken(token: TokenRecord): Promise<void> {
     this.db
-      .prepare('INSERT INTO tokens (id, creation_date, document) VALUES (?, ?, ?)')
-      .run(token._id, token.creationDate, JSON.stringify(token));
+      .prepare('INSERT INTO tokens (id, service_id, creation_date, document) VALUES (?, ?, ?, ?)')
+      .run(token._id, token.service, token.creationDate, JSON.stringify(token));
   }
 
   async consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult> {

@@ -1,31 +1,6 @@
-export interface MediaRole {
-  role: string;
-  publish: { audio: boolean; video: boolean };
-  subscribe: { audio: boolean; video: boolean };
-}
+import type { Room, Service } from '../protocol/rest.js';
 
-/** A room as the management API returns it (SPEC §2); `_id` is assigned by the server. */
-export interface Room {
-  _id: string;
-  name: string;
-  participantLimit: number;
-  inputLimit: number;
-  roles: MediaRole[];
-  views: Array<Record<string, unknown> & { label: string }>;
-  mediaIn: Record<string, unknown>;
-  mediaOut: Record<string, unknown>;
-  transcoding: Record<string, unknown>;
-  notifying: { participantActivities: boolean; streamChange: boolean };
-  selectActiveAudio: boolean;
-  sip: Record<string, unknown> | false;
-}
-
-export interface Service {
-  _id: string;
-  name: string;
-  key: string;
-  rooms: string[];
-}
+export type { MediaRole, Room, Service } from '../protocol/rest.js';
 
 export interface TokenRecord {
   _id: string;
@@ -77,7 +52,7 @@ export interface Store {
   createService(service: Omit<Service, 'rooms'>): Promise<void>;
   getService(id: string): Promise<Service | undefined>;
   listServices(): Promise<Service[]>;
-  /** Deletes the service and every room it owns. */
+  /** Deletes the service, every room it owns and its unused tokens. */
   deleteService(id: string): Promise<boolean>;
 
   createRoom(serviceId: string, room: Room): Promise<void>;

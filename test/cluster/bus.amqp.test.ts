@@ -156,6 +156,43 @@ describe('AMQP bus recovery', () => {
     }
   });
 
+  it('a request served while the bus is still re-declaring its queues after a reconnection gets its answer', async () => {
+    const outage = await Outage.relayTo(brokerUrl.hostname, Number(brokerUrl.port || 5672));
+    const caller = await AmqpBus.connect(brokerUrl.toString(), exchange, fastReconnect);
+    const server = await AmqpBus.connect(outage.url, exchange, fastReconnect);
+    const address = `answering-${randomUUID()}`;
+    const outcomes: Array<Promise<unknown>> = [];
+    let calling = true;
+    try {
+      await server.serve(address, { ping: () => 'pong' });
+      // Each subscription is declared again after the served queue, which widens the window.
+      for (let index = 0; index < 40; index++) await server.subscribe(`answering-${index}-${randomUUID()}`, () => undefined);
+      outage.begin();
+      await waitFor('the broker to drop the lost server\'s queue', async () =>
+        (await outcome(caller.call(address, 'ping', [], 1_000))) === `failed: ${BusErrors.unreachable(address)}`,
+      { timeoutMs: 10_000, intervalMs: 50 });
+      const keepCalling = (async () => {
+        while (calling) {
+          outcomes.push(outcome(caller.call(address, 'ping', [], 3_000)));
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      outage.end();
+      await waitFor('the server to answer again', async () => (await outcome(caller.call(address, 'ping', [], 1_000))) === 'pong',
+        { timeoutMs: 30_000, intervalMs: 50 });
+      calling = false;
+      await keepCalling;
+      const results = await Promise.all(outcomes);
+      assert.ok(results.includes('pong'));
+      assert.deepEqual(results.filter((result) => result !== 'pong' && result !== `failed: ${BusErrors.unreachable(address)}`), []);
+    } finally {
+      calling = false;
+      await caller.close();
+      await server.close();
+      await outage.close();
+    }
+  });
+
   it('after a broker restart every bus reconnects and serves, subscribes and calls again', async () => {
     const caller = await AmqpBus.connect(brokerUrl.toString(), exchange, fastReconnect);
     const server = await AmqpBus.connect(brokerUrl.toString(), exchange, fastReconnect);

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { BusErrors, messageOf, rpcClient } from '../../src/bus/index.js';
 import { InProcessBus } from '../../src/bus/in-process.js';
 import { MANAGER_ADDRESS, type ManagerRpc } from '../../src/cluster/api.js';
-import { LEADERSHIP_LOCK, ManagerSeat, SeatStates, type SeatState } from '../../src/components.js';
+import { LEADERSHIP_LOCK, ManagerSeat, SeatStates, type SeatState } from '../../src/cluster/index.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { clusterConfig, silentLogger } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';

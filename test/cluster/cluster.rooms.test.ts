@@ -48,6 +48,15 @@ describe('cluster mode: rooms across separate processes', () => {
     });
   });
 
+  clusterTest('a login waits for a conference node process to start, though that takes longer than an RPC timeout', async (cluster) => {
+    await cluster.start({ portals: 1, agents: 1 });
+    const [agent] = cluster.agents;
+    assert.deepEqual(await childrenOf(agent!.pid), [], 'no node is kept ready');
+    const alice = await cluster.join('alice');
+    await alice.client.send('all', 'hello');
+    await waitFor('alice to get her own text', () => alice.notifications.some(({ event }) => event === 'text'));
+  }, { AGENT__PRERUN_PROCESSES: '0', CLUSTER__RPC_TIMEOUT: '300' });
+
   clusterTest('one token used on two portals at once logs in exactly once', async (cluster) => {
     await cluster.start({ portals: 2, agents: 1 });
     const token = await cluster.management.createToken(await cluster.sampleRoom(), 'twice', 'presenter');

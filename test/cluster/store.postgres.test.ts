@@ -83,8 +83,12 @@ describe('PostgreSQL store specifics', () => {
   it('the same leadership name in another schema is a different lock', async () => {
     const [first, second] = [await PostgresStore.connect(url, freshSchema()), await PostgresStore.connect(url, freshSchema())];
     try {
-      const leaders = await Promise.all([first.acquireLeadership('manager'), second.acquireLeadership('manager')]);
-      for (const leader of leaders) await leader.release();
+      const leader = await first.acquireLeadership('manager');
+      // Were it the same lock, the second would wait for the first's release, which comes only after.
+      const other = contend(second, 'manager');
+      await waitFor('the other schema to grant its own leadership while the first is held', () => other.leadership !== undefined, { timeoutMs: 10_000 });
+      await leader.release();
+      await other.leadership!.release();
     } finally {
       await first.close();
       await second.close();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { BusErrors, type Bus } from '../../src/bus/index.js';
+import { ConferenceError, ConferenceErrors } from '../../src/conference/index.js';
 
 /**
  * Two buses on one network: two connections to the broker for a networked backend, the same
@@ -63,6 +64,26 @@ export function busConformance(name: string, makeBuses: MakeBuses): void {
         await assert.rejects(caller.call(address, 'rejects', [], 2_000), { name: 'BusError', message: 'Invalid role' });
       }));
 
+    it('a coded error keeps its code and message across the bus; one without a code arrives as internal.unexpected', () =>
+      withBuses(async (caller, server) => {
+        const address = uniqueAddress('coded');
+        await server.serve(address, {
+          full: () => {
+            throw new ConferenceError('conference.roomFull', ConferenceErrors.roomFull);
+          },
+          plain: () => {
+            throw new Error('disk on fire');
+          },
+        });
+        await assert.rejects(caller.call(address, 'full', [], 2_000), {
+          name: 'BusError',
+          code: 'conference.roomFull',
+          message: ConferenceErrors.roomFull,
+        });
+        await assert.rejects(caller.call(address, 'plain', [], 2_000), { code: 'internal.unexpected', message: 'disk on fire' });
+        await assert.rejects(caller.call(uniqueAddress('nobody'), 'ping', [], 10_000), { code: 'bus.unreachable' });
+      }));
+
     it('a call that gets no answer in time fails with the timeout error', () =>
       withBuses(async (caller, server) => {
         const address = uniqueAddress('silent');
@@ -85,6 +106,22 @@ export function busConformance(name: string, makeBuses: MakeBuses): void {
         assert.equal(await caller.call(address, 'ping', [], 2_000), 'pong');
         await served.close();
         await assert.rejects(caller.call(address, 'ping', [], 10_000), { message: BusErrors.unreachable(address) });
+      }));
+
+    it('whether an address is served can be asked from any bus, the serving one included', () =>
+      withBuses(async (caller, server) => {
+        const address = uniqueAddress('probed');
+        assert.equal(await caller.isServed(address), false);
+        const served = await server.serve(address, { ping: () => 'pong' });
+        assert.equal(await caller.isServed(address), true);
+        assert.equal(await server.isServed(address), true);
+        assert.equal(caller.connected, true);
+        await served.close();
+        assert.equal(await caller.isServed(address), false);
+        // Asking again and again leaves the bus usable.
+        assert.deepEqual(await Promise.all([1, 2, 3].map(() => caller.isServed(address))), [false, false, false]);
+        await server.serve(address, { ping: () => 'pong' });
+        assert.equal(await caller.call(address, 'ping', [], 2_000), 'pong');
       }));
 
     it('a call to a method the server does not have fails with the unknown method error', () =>

@@ -8,9 +8,11 @@ import {
   type ClusterEvent,
   type ClusterManager,
   type ManagerRpc,
+  type ManagerState,
+  type Purpose,
   type WorkerInfo,
 } from '../../src/cluster/index.js';
-import type { NodeFactory } from '../../src/conference/launcher.js';
+import type { NodeFactory } from '../../src/agent/index.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { waitFor } from './wait.js';
@@ -55,6 +57,12 @@ export function workerInfo(overrides: Partial<WorkerInfo> = {}): WorkerInfo {
 
 export function managerClient(bus: Bus): RpcClient<ManagerRpc> {
   return rpcClient<ManagerRpc>(bus, MANAGER_ADDRESS, 1_000);
+}
+
+/** Joins a worker by hand, serving its bus address as portals and agents do: the manager hands out only workers it can reach. */
+export async function joinServing(bus: Bus, purpose: Purpose, id: string, info: WorkerInfo = workerInfo()): Promise<ManagerState> {
+  await bus.serve(id, {});
+  return managerClient(bus).call('join', [purpose, id, info]);
 }
 
 export function startManager(bus: Bus, config: Config, initialTimeMs?: number): Promise<ClusterManager> {

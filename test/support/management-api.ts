@@ -56,7 +56,7 @@ export interface ManagementHarness {
   store: SqliteStore;
   api: ManagementApi;
   bootstrap: Bootstrap;
-  /** What bootstrap printed on stdout, over every start. */
+  /** What bootstrap printed, over every start. */
   readonly printed: string;
   superService: Credentials;
   /** A client signed as the super service. */
@@ -90,12 +90,16 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
   const manager = await startManager(bus, config, 0);
   const portals: ClusterWorker[] = [];
   let printed = '';
-  const output = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      printed += chunk.toString();
-      done();
-    },
-  });
+  // As on an interactive terminal, where the new super service's key is shown.
+  const output = Object.assign(
+    new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        printed += chunk.toString();
+        done();
+      },
+    }),
+    { isTTY: true },
+  );
 
   const open = async () => {
     const store = SqliteStore.open(dataDir);
@@ -114,6 +118,8 @@ export async function startManagementHarness(overrides: ConfigOverrides = {}): P
     joinPortal: async (info = {}, loadMeter) => {
       const portal = new ClusterWorker({ config, bus, logger: silentLogger, purpose: 'portal', info: { ...examplePortal, ...info }, loadMeter });
       portals.push(portal);
+      // A portal serves its worker id; the manager names only portals it can reach.
+      await bus.serve(portal.id, {});
       await portal.start();
       return portal;
     },

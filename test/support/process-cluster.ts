@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { AmqpBus } from '../../src/bus/amqp.js';
@@ -19,7 +19,7 @@ import { ConferenceClient, type Notification } from '../../src/client/conference
 import { ManagementClient } from '../../src/client/management-client.js';
 import { MANAGER_ADDRESS, type ManagerRpc, type Purpose, type WorkerSnapshot } from '../../src/cluster/api.js';
 import type { ComponentName } from '../../src/components.js';
-import { NODE_COMMAND, type AgentRpc } from '../../src/conference/index.js';
+import { NODE_COMMANDS, type AgentPurpose, type AgentRpc } from '../../src/agent/index.js';
 import { childrenOf, processesWith, type ProcessEntry } from './processes.js';
 import { waitFor, type WaitOptions } from './wait.js';
 
@@ -33,41 +33,53 @@ export const slow: WaitOptions = { timeoutMs: 30_000, intervalMs: 50 };
 
 export type ClusterSettings = Partial<Record<keyof typeof clusterTimers, string>>;
 
-/** Timers of every component, shrunk so failures are noticed within about a second. */
+/**
+ * Timers of every component, shrunk so failures are noticed within a few seconds, yet far from what
+ * a process starved for a second on a busy 2-core machine (a dozen processes of the cluster, and
+ * whatever else runs) fails to meet.
+ */
 export const clusterTimers = {
   PORTAL__RECONNECTION_TIMEOUT: '2500',
   PORTAL__RECONNECTION_TICKET_LIFETIME: '60000',
-  PORTAL__PING_INTERVAL: '400',
-  PORTAL__PING_TIMEOUT: '400',
+  PORTAL__PING_INTERVAL: '1000',
+  PORTAL__PING_TIMEOUT: '2000',
   PORTAL__TOKEN_KEY_RELOAD: '500',
   PORTAL__JOIN_TIMEOUT: '8000',
   TOKENS__LIFETIME: '20000',
   CLUSTER__KEEP_ALIVE_PERIOD: '100',
   CLUSTER__CHECK_PERIOD: '100',
-  CLUSTER__CHECK_ALIVE_COUNT: '10',
-  CLUSTER__INITIAL_TIME: '1500',
+  CLUSTER__CHECK_ALIVE_COUNT: '30',
+  // Workers re-join a new manager within an RPC timeout, 4 keep-alives and a retry: 1.5 s.
+  CLUSTER__INITIAL_TIME: '2500',
   CLUSTER__JOIN_RETRIES: '300',
   CLUSTER__JOIN_RETRY_INTERVAL: '100',
-  // A conference node forked on demand may take seconds to start here, and getNode waits for it.
-  CLUSTER__RPC_TIMEOUT: '8000',
+  CLUSTER__RPC_TIMEOUT: '1000',
   CLUSTER__LOAD_METER: 'none',
   CLUSTER__CONFERENCE_RESERVE: '5000',
   CLUSTER__LEADERSHIP_RETRY_INTERVAL: '200',
   CLUSTER__STRATEGIES__PORTAL: 'round-robin',
   AGENT__PRERUN_PROCESSES: '1',
+  // A conference node forked on demand may take seconds to start here, and getNode waits for it.
   AGENT__NODE_READY_TIMEOUT: '7000',
   AGENT__NODE_CHECK_PERIOD: '200',
-  AGENT__NODE_CHECK_ALIVE_COUNT: '5',
+  AGENT__NODE_CHECK_ALIVE_COUNT: '15',
   CONFERENCE__IDLE_ROOM_TIMEOUT: '2000',
   BUS__RECONNECT_DELAY: '50',
   BUS__MAX_RECONNECT_DELAY: '500',
 };
 
-/** Processes still running, killed if this test process exits without cleaning up. */
+/** Processes still running, killed if this test process exits without cleaning up, or is stopped (a runner's timeout). */
 const everySpawned = new Set<ChildProcessWithoutNullStreams>();
-process.once('exit', () => {
+const killEverySpawned = () => {
   for (const child of everySpawned) child.kill('SIGKILL');
-});
+};
+process.once('exit', killEverySpawned);
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    killEverySpawned();
+    process.exit(1);
+  });
+}
 
 /** One `conclave <component>` process and everything it printed. */
 export class ComponentProcess {
@@ -132,12 +144,15 @@ export interface PortalProcess extends ComponentProcess {
 
 export interface AgentProcess extends ComponentProcess {
   id: string;
+  purpose: AgentPurpose;
 }
 
 export interface Participant {
   user: string;
   client: ConferenceClient;
   id: string;
+  /** The login answer. */
+  result: Record<string, unknown>;
   notifications: Notification[];
   /** The portal the token sent the client to. */
   portalUrl: string;
@@ -169,9 +184,11 @@ export class ProcessCluster {
   readonly schema = `conclave_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
   readonly portals: PortalProcess[] = [];
   readonly agents: AgentProcess[] = [];
+  readonly webrtcAgents: AgentProcess[] = [];
   private managementClient: ManagementClient | undefined;
   private testBus: AmqpBus | undefined;
   private readonly clients = new Set<ConferenceClient>();
+  private readonly closers: Array<() => void> = [];
 
   private constructor(
     readonly dataDir: string,
@@ -235,11 +252,18 @@ export class ProcessCluster {
     return started;
   }
 
-  async startAgent(): Promise<AgentProcess> {
-    const agent = this.spawn('conference-agent', `agent-${this.count('conference-agent')}`);
-    const [, id] = await agent.printed(/conference agent:\s+(\S+)/);
-    const started = Object.assign(agent, { id: id! });
-    this.agents.push(started);
+  /** An agent, once the idle nodes it keeps ready have started (a login would otherwise wait for them). */
+  async startAgent(purpose: AgentPurpose = 'conference'): Promise<AgentProcess> {
+    const component = `${purpose}-agent` as const;
+    const agent = this.spawn(component, `${purpose === 'conference' ? 'agent' : component}-${this.count(component)}`);
+    const [, id] = await agent.printed(new RegExp(`${purpose} agent:\\s+(\\S+)`));
+    const prerun = Number(this.settings.AGENT__PRERUN_PROCESSES ?? clusterTimers.AGENT__PRERUN_PROCESSES);
+    await waitFor(`${agent.name} to have ${prerun} node(s) ready`, () => {
+      const ready = agent.output.split('"msg":"node started"').length - 1;
+      return ready >= prerun || `${ready} ready`;
+    }, slow);
+    const started = Object.assign(agent, { id: id!, purpose });
+    (purpose === 'conference' ? this.agents : this.webrtcAgents).push(started);
     return started;
   }
 
@@ -255,7 +279,7 @@ export class ProcessCluster {
    * Managers (the first becomes active, the others stand by), a management API, portals and agents;
    * resolves when every worker has joined and tokens can be issued.
    */
-  async start({ managers = 1, portals = 1, agents = 1 } = {}): Promise<void> {
+  async start({ managers = 1, portals = 1, agents = 1, webrtcAgents = 0 } = {}): Promise<void> {
     const first = await this.startManager('manager-1');
     await first.printed(/cluster manager: active/);
     await Promise.all([
@@ -263,13 +287,14 @@ export class ProcessCluster {
       this.startManagementApi(),
       ...Array.from({ length: portals }, () => this.startPortal()),
       ...Array.from({ length: agents }, () => this.startAgent()),
+      ...Array.from({ length: webrtcAgents }, () => this.startAgent('webrtc')),
     ]);
     await this.untilWorkersJoined();
     await this.untilTokensIssued();
   }
 
   /** The manager knows exactly the portals and agents that run (those killed are left out by the test). */
-  untilWorkersJoined(workers: Array<PortalProcess | AgentProcess> = [...this.portals, ...this.agents]): Promise<void> {
+  untilWorkersJoined(workers: Array<PortalProcess | AgentProcess> = [...this.portals, ...this.agents, ...this.webrtcAgents]): Promise<void> {
     const expected = workers.map(({ id }) => id).sort();
     return waitFor('the cluster manager to know every worker', async () => {
       const known = (await this.workers().catch(() => [])).map(({ id }) => id).sort();
@@ -308,14 +333,14 @@ export class ProcessCluster {
     return (await this.manager()).call('getWorkers', purpose === undefined ? [] : [purpose]);
   }
 
-  /** The agent and conference node hosting `room`, and the node's process. */
-  async nodeOf(room: string): Promise<{ agent: AgentProcess; node: string; process: ProcessEntry }> {
-    const agentId = await (await this.manager()).call('getScheduled', ['conference', room]);
-    const agent = this.agents.find(({ id }) => id === agentId);
+  /** The agent and node (of `purpose`) hosting `room`, and the node's process. */
+  async nodeOf(room: string, purpose: AgentPurpose = 'conference'): Promise<{ agent: AgentProcess; node: string; process: ProcessEntry }> {
+    const agentId = await (await this.manager()).call('getScheduled', [purpose, room]);
+    const agent = [...this.agents, ...this.webrtcAgents].find(({ id }) => id === agentId);
     if (!agent) throw new Error(`room ${room} is scheduled on ${agentId}, not on an agent of this test`);
     const node = await rpcClient<AgentRpc>(await this.bus(), agent.id, 2_000).call('queryNode', [room]);
     if (!node) throw new Error(`${agent.id} hosts no node for room ${room}`);
-    const nodeProcess = (await childrenOf(agent.pid)).find(({ args }) => args.includes(NODE_COMMAND) && args.includes(node));
+    const nodeProcess = (await childrenOf(agent.pid)).find(({ args }) => args.includes(NODE_COMMANDS[purpose]) && args.includes(node));
     if (!nodeProcess) throw new Error(`no process of ${node} under ${agent.name}`);
     return { agent, node, process: nodeProcess };
   }
@@ -329,7 +354,12 @@ export class ProcessCluster {
     const notifications: Notification[] = [];
     client.on('notification', (notification: Notification) => notifications.push(notification));
     const result = await client.join(token);
-    return { user, client, id: result['id'] as string, notifications, portalUrl };
+    return { user, client, id: result['id'] as string, result, notifications, portalUrl };
+  }
+
+  /** Runs `close` when the cluster closes, before its processes are killed. */
+  onClose(close: () => void): void {
+    this.closers.push(close);
   }
 
   /** What every process printed, to explain a failure. */
@@ -339,10 +369,11 @@ export class ProcessCluster {
 
   async close(): Promise<void> {
     for (const client of this.clients) client.close();
+    for (const close of this.closers) close();
     await Promise.all(this.processes.map((each) => each.kill()));
     // Nodes of an agent killed by the test itself outlive it if they fail to notice.
-    for (const agent of this.agents) {
-      for (const { pid } of await processesWith(NODE_COMMAND, '--agent', agent.id)) killQuietly(pid);
+    for (const agent of [...this.agents, ...this.webrtcAgents]) {
+      for (const { pid } of await processesWith(NODE_COMMANDS[agent.purpose], '--agent', agent.id)) killQuietly(pid);
     }
     await this.testBus?.close();
     const admin = new pg.Client({ connectionString: postgresUrl });
@@ -364,11 +395,15 @@ function killQuietly(pid: number): void {
 }
 
 /** A test with a fresh cluster, closed whatever happens; on failure the processes' output is attached. */
-export function clusterTest(name: string, body: (cluster: ProcessCluster) => Promise<void>, settings: ClusterSettings = {}): void {
+export function clusterTest(
+  name: string,
+  body: (cluster: ProcessCluster, t: TestContext) => Promise<void>,
+  settings: ClusterSettings = {},
+): void {
   it(name, async (t) => {
     const cluster = await ProcessCluster.create(settings);
     try {
-      await body(cluster);
+      await body(cluster, t);
     } catch (error) {
       for (const line of cluster.report().split('\n')) t.diagnostic(line);
       throw error;

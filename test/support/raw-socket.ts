@@ -20,6 +20,14 @@ export function ask(socket: Socket, event: string, ...args: unknown[]): Promise<
   return new Promise((resolve) => socket.emit(event, ...args, (status: unknown, data: unknown) => resolve({ status, data })));
 }
 
+/**
+ * Cuts the socket's transport as a network drop would, without a word to the server; `close()`
+ * says goodbye instead, and the portal does not wait for that client to come back.
+ */
+export function cutTransport(socket: Socket): void {
+  socket.io.engine.close();
+}
+
 export function disconnected(socket: Socket): Promise<void> {
   return socket.connected ? new Promise((resolve) => socket.once('disconnect', () => resolve())) : Promise.resolve();
 }

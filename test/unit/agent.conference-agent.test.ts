@@ -3,8 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { rpcClient, type RpcClient } from '../../src/bus/index.js';
 import { InProcessBus } from '../../src/bus/in-process.js';
 import type { ClusterEvent, ClusterManager, ManagerRpc } from '../../src/cluster/index.js';
-import type { AgentRpc } from '../../src/conference/api.js';
-import { InProcessLauncher, startConferenceAgent, type ConferenceAgent } from '../../src/conference/agent.js';
+import { InProcessLauncher, startAgent, type Agent, type AgentRpc } from '../../src/agent/index.js';
 import type { Config } from '../../src/config/config.js';
 import {
   clusterConfig,
@@ -27,7 +26,7 @@ describe('conference agent', () => {
   let managerRpc: RpcClient<ManagerRpc>;
   let nodes: TrivialNodes;
   let events: ClusterEvent[];
-  let agents: ConferenceAgent[];
+  let agents: Agent[];
 
   beforeEach(async () => {
     bus = new InProcessBus();
@@ -45,8 +44,8 @@ describe('conference agent', () => {
     await bus.close();
   });
 
-  async function agent(): Promise<{ agent: ConferenceAgent; rpc: RpcClient<AgentRpc> }> {
-    const started = await startConferenceAgent({ config, bus, logger: silentLogger, launcher: new InProcessLauncher(nodes.factory) });
+  async function agent(): Promise<{ agent: Agent; rpc: RpcClient<AgentRpc> }> {
+    const started = await startAgent({ purpose: 'conference', config, bus, logger: silentLogger, launcher: new InProcessLauncher(nodes.factory) });
     agents.push(started);
     return { agent: started, rpc: rpcClient<AgentRpc>(bus, started.id, 1_000) };
   }

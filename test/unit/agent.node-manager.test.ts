@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { InProcessBus } from '../../src/bus/in-process.js';
 import type { ClusterEvent } from '../../src/cluster/index.js';
-import { ConferenceErrors } from '../../src/conference/api.js';
-import { InProcessLauncher, NodeManager, NodeManagerErrors, type RoomTasks } from '../../src/conference/agent.js';
+import { InProcessLauncher, NodeManager, NodeManagerErrors, type RoomTasks } from '../../src/agent/index.js';
 import type { ConfigOverrides } from '../../src/config/config.js';
 import { clusterConfig, recordClusterEvents, silentLogger, TrivialNodes } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
@@ -43,6 +42,7 @@ describe('node manager', () => {
     const nodes = new TrivialNodes(bus);
     const tasks = new RecordedTasks();
     const manager = new NodeManager({
+      purpose: 'conference',
       config: clusterConfig({ agent }),
       bus,
       logger: silentLogger,
@@ -92,7 +92,7 @@ describe('node manager', () => {
     const h = await start({ prerunProcesses: 2, maxProcesses: 2 });
     await h.manager.getNode({ room: 'room-1', task: 'room-1' });
     await h.manager.getNode({ room: 'room-2', task: 'room-2' });
-    await assert.rejects(h.manager.getNode({ room: 'room-3', task: 'room-3' }), { message: NodeManagerErrors.noNodeAvailable });
+    await assert.rejects(h.manager.getNode({ room: 'room-3', task: 'room-3' }), { message: NodeManagerErrors.noNodeAvailable('conference') });
     assert.equal(h.nodes.started.length, 2);
     h.manager.recycleNode(`${AGENT}.node-1`, { room: 'room-1', task: 'room-1' });
     assert.equal(await h.manager.getNode({ room: 'room-3', task: 'room-3' }), `${AGENT}.node-3`);
@@ -125,7 +125,7 @@ describe('node manager', () => {
   it("a node that does not get ready in time fails the request with 'node not ready' and gives the room up", async () => {
     const h = await start({ prerunProcesses: 0, nodeReadyTimeout: 50 });
     h.nodes.holdStarts();
-    await assert.rejects(h.manager.getNode({ room: 'room-1', task: 'room-1' }), { message: ConferenceErrors.nodeNotReady });
+    await assert.rejects(h.manager.getNode({ room: 'room-1', task: 'room-1' }), { message: NodeManagerErrors.nodeNotReady });
     assert.deepEqual(h.tasks.log, ['add room-1', 'remove room-1']);
     assert.equal(h.manager.queryNode('room-1'), null);
     h.nodes.release();

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { LaunchedNode } from '../../src/conference/agent.js';
-import { NODE_COMMAND, NodeProcessErrors, ProcessLauncher } from '../../src/conference/index.js';
+import { NODE_COMMANDS, NodeProcessErrors, ProcessLauncher, type LaunchedNode } from '../../src/agent/index.js';
+
+const NODE_COMMAND = NODE_COMMANDS.conference;
 import { loadConfig } from '../../src/config/config.js';
 import { silentLogger } from '../support/cluster.js';
 import { childrenOf, isRunning, type ProcessEntry } from '../support/processes.js';
@@ -48,10 +49,11 @@ describe('the process launcher', () => {
       overrides: {
         dataDir,
         log: { level: 'silent' },
-        agent: { nodeCheckPeriod: 50, nodeCheckAliveCount: 3, nodeStopTimeout: 1_000 },
+        // A node silent for 2 s is hung: a busy machine stalls a healthy one for less than that.
+        agent: { nodeCheckPeriod: 200, nodeCheckAliveCount: 10, nodeStopTimeout: 1_000 },
       },
     });
-    const node = new ProcessLauncher({ config, logger: silentLogger, script, execArgv }).launch(nodeId, 'agent-under-test');
+    const node = new ProcessLauncher({ purpose: 'conference', config, logger: silentLogger, script, execArgv }).launch(nodeId, 'agent-under-test');
     launched.push(node);
     return node;
   }
@@ -64,7 +66,7 @@ describe('the process launcher', () => {
     assert.deepEqual(args.slice(-5), [NODE_COMMAND, '--id', 'node-stopped', '--agent', 'agent-under-test']);
     await node.kill();
     assert.equal(await isRunning(pid), false);
-    await waitFor('one exit report', () => exits.count === 1 || `${exits.count} reports`);
+    await waitFor('one exit report', () => exits.count === 1 || `${exits.count} reports`, startup);
   });
 
   it('reports a node process that dies from outside, once', async () => {
@@ -92,11 +94,32 @@ describe('the process launcher', () => {
     const exits = exitCounter(node);
     process.kill((await processOf('node-short-lived')).pid, 'SIGKILL');
     await assert.rejects(node.ready, new RegExp(NodeProcessErrors.exitedBeforeReady));
-    await waitFor('the exit report', () => exits.count === 1);
+    await waitFor('the exit report', () => exits.count === 1, startup);
   });
 });
 
 describe('the conference-node subcommand', () => {
+  /** A node forked as its agent would, on the embedded bus and store; resolves with its exit code. */
+  function forkNode(nodeId: string, goneWhen: 'starting' | 'ready'): Promise<number | null> {
+    const child = fork(script, [NODE_COMMAND, '--id', nodeId, '--agent', 'agent-under-test'], { execArgv, serialization: 'json', silent: true });
+    const exited = new Promise<number | null>((done) => child.once('exit', done));
+    const config = loadConfig({ overrides: { dataDir, log: { level: 'silent' } } });
+    child.send({ type: 'start', config });
+    if (goneWhen === 'starting') child.disconnect();
+    else child.on('message', (message: { type?: string }) => message.type === 'ready' && child.disconnect());
+    return exited;
+  }
+
+  // A graceful stop (SIGTERM from its agent) exits 0 once connections are closed; an agent gone
+  // means nobody schedules the node's room any more, and it exits at once.
+  it('exits at once, without closing its connections, when its agent is gone', async () => {
+    assert.equal(await forkNode('node-orphaned', 'ready'), 1);
+  });
+
+  it('exits at once when its agent is gone before it is even ready', async () => {
+    assert.equal(await forkNode('node-orphaned-early', 'starting'), 1);
+  });
+
   it('refuses to run unless a conference agent forked it', async () => {
     const child = spawn(process.execPath, [...execArgv, script, NODE_COMMAND, '--id', 'n', '--agent', 'a']);
     let output = '';

@@ -4,7 +4,7 @@ import { BusErrors } from '../../src/bus/index.js';
 import { InProcessBus } from '../../src/bus/in-process.js';
 import type { ClusterEvent, ClusterManager, ManagerRpc } from '../../src/cluster/index.js';
 import type { RpcClient } from '../../src/bus/index.js';
-import { clusterConfig, managerClient, recordClusterEvents, startManager, untilInService, workerInfo } from '../support/cluster.js';
+import { clusterConfig, joinServing, managerClient, recordClusterEvents, startManager, untilInService, workerInfo } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
 const CHECK_PERIOD = 20;
@@ -47,7 +47,7 @@ describe('cluster manager registry', () => {
 
   it('getWorkers lists each worker with purpose, load, description, tasks and reservations, optionally by purpose', async () => {
     const info = workerInfo({ hostname: 'portal.example', capacity: { isps: ['isp-a'], regions: ['east'] } });
-    await rpc.call('join', ['portal', 'portal-1', info]);
+    await joinServing(bus, 'portal', 'portal-1', info);
     await rpc.call('join', ['conference', 'agent-1', workerInfo()]);
     await rpc.call('reportLoad', ['portal-1', 0.25]);
     await rpc.call('schedule', ['portal', 'code-1', { isp: 'isp-a' }, 60_000]);

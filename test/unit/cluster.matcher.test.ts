@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matcherFor, portalMatcher, type MatchCandidate, type WorkerInfo } from '../../src/cluster/index.js';
+import { matcherFor, originMatcher, type MatchCandidate, type WorkerInfo } from '../../src/cluster/index.js';
 
 function portal(id: string, isps: string[], regions: string[]): MatchCandidate {
   const info: WorkerInfo = {
@@ -19,29 +19,30 @@ describe('portal matcher', () => {
   const west = portal('west', [], ['west']);
 
   it('drops portals that list ISPs without the preferred one and keeps those that list none', () => {
-    assert.deepEqual(ids(portalMatcher([open, ispA, west], { isp: 'isp-b' })), ['open', 'west']);
-    assert.deepEqual(ids(portalMatcher([open, ispA], { isp: 'isp-a' })), ['open', 'isp-a']);
+    assert.deepEqual(ids(originMatcher([open, ispA, west], { isp: 'isp-b' })), ['open', 'west']);
+    assert.deepEqual(ids(originMatcher([open, ispA], { isp: 'isp-a' })), ['open', 'isp-a']);
   });
 
   it('a preference without an ISP only gets portals that do not restrict ISPs', () => {
-    assert.deepEqual(ids(portalMatcher([open, ispA, west], {})), ['open', 'west']);
+    assert.deepEqual(ids(originMatcher([open, ispA, west], {})), ['open', 'west']);
   });
 
   it('prefers the ISP-applicable portals that list the preferred region', () => {
-    assert.deepEqual(ids(portalMatcher([open, ispAEast, west], { isp: 'isp-a', region: 'east' })), ['isp-a-east']);
-    assert.deepEqual(ids(portalMatcher([open, ispAEast, west], { isp: 'isp-b', region: 'west' })), ['west']);
+    assert.deepEqual(ids(originMatcher([open, ispAEast, west], { isp: 'isp-a', region: 'east' })), ['isp-a-east']);
+    assert.deepEqual(ids(originMatcher([open, ispAEast, west], { isp: 'isp-b', region: 'west' })), ['west']);
   });
 
   it('falls back to every applicable portal when none lists the preferred region', () => {
-    assert.deepEqual(ids(portalMatcher([open, west], { region: 'north' })), ['open', 'west']);
+    assert.deepEqual(ids(originMatcher([open, west], { region: 'north' })), ['open', 'west']);
   });
 
   it('matches nothing when every portal is restricted to other ISPs', () => {
-    assert.deepEqual(ids(portalMatcher([ispA, ispAEast], { isp: 'isp-z', region: 'east' })), []);
+    assert.deepEqual(ids(originMatcher([ispA, ispAEast], { isp: 'isp-z', region: 'east' })), []);
   });
 
   it('conference workers all match whatever the preference', () => {
     assert.deepEqual(ids(matcherFor('conference')([ispA, west], { isp: 'isp-z', region: 'north' })), ['isp-a', 'west']);
-    assert.equal(matcherFor('portal'), portalMatcher);
+    assert.equal(matcherFor('portal'), originMatcher);
+    assert.equal(matcherFor('webrtc'), originMatcher);
   });
 });

@@ -6,12 +6,12 @@ import {
   Scheduler,
   createStrategy,
   matchAll,
-  portalMatcher,
+  originMatcher,
   type ClusterManager,
   type Purpose,
   type StrategyName,
 } from '../../src/cluster/index.js';
-import { clusterConfig, managerClient, startManager, untilInService, workerInfo } from '../support/cluster.js';
+import { clusterConfig, joinServing, managerClient, recordClusterEvents, startManager, untilInService, workerInfo } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
 const SHORT = 40;
@@ -27,7 +27,7 @@ describe('scheduler', () => {
     const created = new Scheduler({
       purpose,
       strategy: createStrategy(strategy),
-      matcher: purpose === 'portal' ? portalMatcher : matchAll,
+      matcher: purpose === 'portal' ? originMatcher : matchAll,
       defaultReserveMs: SHORT,
     });
     schedulers.push(created);
@@ -142,9 +142,9 @@ describe('cluster manager scheduling', () => {
 
   it("schedule before the manager is in service fails with 'cluster manager is not ready.'", async () => {
     bus = new InProcessBus();
-    manager = await startManager(bus, clusterConfig({ cluster: { checkAliveCount: 1_000 } }), 150);
+    manager = await startManager(bus, clusterConfig({ cluster: { checkAliveCount: 1_000 } }), 2_000);
     const rpc = managerClient(bus);
-    await rpc.call('join', ['conference', 'agent-1', workerInfo()]);
+    await joinServing(bus, 'conference', 'agent-1');
     await assert.rejects(rpc.call('schedule', ['conference', 'room-1', {}, LONG]), {
       message: 'cluster manager is not ready.',
     });
@@ -159,10 +159,8 @@ describe('cluster manager scheduling', () => {
     }));
     await untilInService(manager);
     const rpc = managerClient(bus);
-    await rpc.call('join', ['portal', 'portal-1', workerInfo()]);
-    await rpc.call('join', ['portal', 'portal-2', workerInfo()]);
-    await rpc.call('join', ['conference', 'agent-1', workerInfo()]);
-    await rpc.call('join', ['conference', 'agent-2', workerInfo()]);
+    for (const id of ['portal-1', 'portal-2']) await joinServing(bus, 'portal', id);
+    for (const id of ['agent-1', 'agent-2']) await joinServing(bus, 'conference', id);
     await rpc.call('reportLoad', ['agent-1', 0.6]);
     await rpc.call('reportLoad', ['agent-2', 0.2]);
     const portals = [];
@@ -171,6 +169,49 @@ describe('cluster manager scheduling', () => {
     assert.equal((await rpc.call('schedule', ['conference', 'room-1', {}, LONG])).id, 'agent-2');
     assert.equal(await rpc.call('getScheduled', ['conference', 'room-1']), 'agent-2');
     assert.equal(await rpc.call('getScheduled', ['portal', 'room-1']), null);
+  });
+
+  it('a new task never goes to a worker whose bus address is gone; a task such a worker holds waits until it is removed', async () => {
+    bus = new InProcessBus();
+    const config = clusterConfig({ cluster: { checkAliveCount: 1_000, strategies: { portal: 'round-robin', conference: 'last-used' } } });
+    manager = await startManager(bus, config);
+    await untilInService(manager);
+    const rpc = managerClient(bus);
+    await joinServing(bus, 'portal', 'portal-1');
+    await rpc.call('join', ['portal', 'portal-2', workerInfo()]);
+    const portals = [];
+    for (const code of ['a', 'b', 'c']) portals.push((await rpc.call('schedule', ['portal', code, {}, LONG])).id);
+    assert.deepEqual(portals, ['portal-1', 'portal-1', 'portal-1'], 'portal-2 serves no address: it is never named');
+
+    const agent = await bus.serve('agent-1', {});
+    await rpc.call('join', ['conference', 'agent-1', workerInfo()]);
+    await joinServing(bus, 'conference', 'agent-2');
+    await rpc.call('pickUpTasks', ['agent-1', ['room-1']]);
+    await agent.close();
+    await assert.rejects(rpc.call('schedule', ['conference', 'room-1', {}, LONG]), { message: ClusterErrors.taskWorkerUnreachable });
+    assert.equal((await rpc.call('schedule', ['conference', 'room-2', {}, LONG])).id, 'agent-2');
+    await rpc.call('quit', ['agent-1']);
+    assert.equal((await rpc.call('schedule', ['conference', 'room-1', {}, LONG])).id, 'agent-2');
+  });
+
+  it('a worker whose keep-alive is late and whose bus address stays gone longer than a reconnection is removed, before its liveness runs out', async () => {
+    bus = new InProcessBus();
+    const events = await recordClusterEvents(bus);
+    // A reconnection here takes at most 50 + 200 ms; liveness alone would take 20 s.
+    const config = clusterConfig({ bus: { maxReconnectDelay: 50 }, cluster: { checkPeriod: 20, checkAliveCount: 1_000 } });
+    manager = await startManager(bus, config);
+    await untilInService(manager);
+    const rpc = managerClient(bus);
+    await joinServing(bus, 'conference', 'agent-1');
+    const gone = await bus.serve('agent-2', {});
+    await rpc.call('join', ['conference', 'agent-2', workerInfo()]);
+    await gone.close();
+    const startedAt = Date.now();
+    await waitFor('agent-2 to be removed', () => events.length === 1 || JSON.stringify(manager!.getWorkers().map(({ id }) => id)));
+    assert.deepEqual(events, [{ type: 'worker-quit', purpose: 'conference', id: 'agent-2' }]);
+    assert.ok(Date.now() - startedAt < 5_000);
+    // agent-1 stopped keeping alive too, but its address is there: only liveness removes it.
+    assert.deepEqual(manager.getWorkers().map(({ id }) => id), ['agent-1']);
   });
 
   it('an unknown purpose, or a task that is not a non-empty string, is refused', async () => {

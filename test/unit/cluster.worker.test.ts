@@ -99,6 +99,8 @@ describe('cluster worker', () => {
     const m = await manager();
     const load = new FixedLoad(0.9);
     const w = worker({ loadMeter: load });
+    // Its owner (a portal) serves its address; the manager names only workers it can reach.
+    await bus.serve(w.id, {});
     await w.start();
     await waitFor('the full load to be reported', () => m.getWorkers()[0]?.load === 0.9);
     const rpc = managerClient(bus);
@@ -136,8 +138,10 @@ describe('cluster worker', () => {
     assert.deepEqual([...w.tasks], ['code-1', 'code-2']);
   });
 
-  it('re-joins after four failed keep-alives in a row, then re-sends its tasks', async () => {
+  /** A manager whose keep-alive fails `failures` times, then answers `then`. */
+  async function failingManager(failures: number, then: 'ok' | 'whoareyou'): Promise<{ calls: string[]; close(): Promise<void> }> {
     const calls: string[] = [];
+    let keepAlives = 0;
     const fake = await bus.serve(MANAGER_ADDRESS, {
       join: () => {
         calls.push('join');
@@ -145,18 +149,40 @@ describe('cluster worker', () => {
       },
       keepAlive: () => {
         calls.push('keepAlive');
-        throw new Error('overloaded');
+        if (++keepAlives <= failures) throw new Error('overloaded');
+        return then;
       },
       pickUpTasks: (_id: string, tasks: string[]) => void calls.push(`pickUp ${tasks.join(',')}`),
     });
+    return { calls, close: () => fake.close() };
+  }
+
+  it('after four failed keep-alives it keeps asking; a manager that still knows it gets its tasks again, without a join', async () => {
+    const fake = await failingManager(6, 'ok');
     try {
       const w = worker();
       await w.start();
       w.addTask('code-1');
-      await waitFor('a second join', () => calls.filter((call) => call === 'join').length === 2 || calls.join(' '));
-      await waitFor('the tasks to be re-sent', () => calls.at(-1) === 'pickUp code-1' || calls.join(' '));
-      assert.deepEqual(calls.slice(0, 7), [
-        'join', 'pickUp code-1', 'keepAlive', 'keepAlive', 'keepAlive', 'keepAlive', 'join',
+      await waitFor('the tasks to be re-sent', () => fake.calls.filter((call) => call === 'pickUp code-1').length === 2 || fake.calls.join(' '));
+      assert.deepEqual(fake.calls.slice(0, 10), [
+        'join', 'pickUp code-1', 'keepAlive', 'keepAlive', 'keepAlive', 'keepAlive', 'keepAlive', 'keepAlive', 'keepAlive', 'pickUp code-1',
+      ]);
+      assert.equal(w.state, 'in-service');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('after four failed keep-alives, a manager that answers it does not know it is re-joined, and gets the tasks again', async () => {
+    const fake = await failingManager(4, 'whoareyou');
+    try {
+      const w = worker();
+      await w.start();
+      w.addTask('code-1');
+      await waitFor('a second join', () => fake.calls.filter((call) => call === 'join').length === 2 || fake.calls.join(' '));
+      await waitFor('the tasks to be re-sent', () => fake.calls.at(-1) === 'pickUp code-1' || fake.calls.join(' '));
+      assert.deepEqual(fake.calls.slice(0, 8), [
+        'join', 'pickUp code-1', 'keepAlive', 'keepAlive', 'keepAlive', 'keepAlive', 'keepAlive', 'join',
       ]);
     } finally {
       await fake.close();

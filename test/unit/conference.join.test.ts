@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { BusErrors } from '../../src/bus/index.js';
 import { ConferenceErrors } from '../../src/conference/index.js';
 import { participant, startConferenceHarness, type ConferenceHarness } from '../support/conference.js';
 import { waitFor } from '../support/wait.js';
@@ -26,7 +27,7 @@ describe('conference node join', () => {
       permission: { publish: false, subscribe: both },
       room: {
         id: 'room-1',
-        views: ['common'],
+        views: [],
         participants: [
           { id: 'p1', user: 'user-p1', role: 'presenter' },
           { id: 'p2', user: 'user-p2', role: 'viewer' },
@@ -143,7 +144,7 @@ describe('conference node join', () => {
   it('arguments of the wrong type are refused with a clear error and leave the room intact', async () => {
     await h.createRoom('room-1');
     await h.rpc.call('join', ['room-1', participant('p1')]);
-    const invalid = (name: string, expected: string) => ConferenceErrors.invalidArgument(name, expected);
+    const invalid = BusErrors.invalidArgument;
     const calls: Array<[string, unknown[], string]> = [
       ['join', [42, participant('p2')], invalid('room', 'a non-empty string')],
       ['join', ['room-1', null], invalid('participant', 'an object')],

@@ -36,11 +36,12 @@ describe('conference node notifications', () => {
     await h.createRoom('room-1');
     await joinThree();
 
+    // p1's own join concerned nobody else, but it was numbered too.
     assert.deepEqual(portalA.calls, [
-      { method: 'broadcast', args: ['room-1', ['p2'], 'participant', joined('p2')] },
-      { method: 'broadcast', args: ['room-1', ['p3'], 'participant', joined('p3')] },
+      { method: 'broadcast', args: ['room-1', ['p2'], 'participant', joined('p2'), 2] },
+      { method: 'broadcast', args: ['room-1', ['p3'], 'participant', joined('p3'), 3] },
     ]);
-    assert.deepEqual(portalB.calls, [{ method: 'broadcast', args: ['room-1', ['p3'], 'participant', joined('p3')] }]);
+    assert.deepEqual(portalB.calls, [{ method: 'broadcast', args: ['room-1', ['p3'], 'participant', joined('p3'), 3] }]);
   });
 
   it('a leave is broadcast to the portals of the remaining participants only', async () => {
@@ -54,10 +55,10 @@ describe('conference node notifications', () => {
     await portalB.waitForCalls(1);
 
     assert.deepEqual(portalA.calls, [
-      { method: 'broadcast', args: ['room-1', ['p3'], 'participant', left('p3')] },
-      { method: 'broadcast', args: ['room-1', ['p2'], 'participant', left('p2')] },
+      { method: 'broadcast', args: ['room-1', ['p3'], 'participant', left('p3'), 4] },
+      { method: 'broadcast', args: ['room-1', ['p2'], 'participant', left('p2'), 5] },
     ]);
-    assert.deepEqual(portalB.calls, [{ method: 'broadcast', args: ['room-1', ['p3'], 'participant', left('p3')] }]);
+    assert.deepEqual(portalB.calls, [{ method: 'broadcast', args: ['room-1', ['p3'], 'participant', left('p3'), 4] }]);
   });
 
   it("leaving twice, or without having joined, fails with 'Participant has not joined'", async () => {
@@ -79,7 +80,7 @@ describe('conference node notifications', () => {
     await h.rpc.call('text', ['p1', 'all', 'marker']);
     await portalA.waitForCalls(1, 'broadcast');
     await portalB.waitForCalls(1, 'broadcast');
-    const marker = { method: 'broadcast', args: ['room-1', [], 'text', { from: 'p1', to: 'all', message: 'marker' }] };
+    const marker = { method: 'broadcast', args: ['room-1', [], 'text', { from: 'p1', to: 'all', message: 'marker' }, 1] };
     assert.deepEqual(portalA.calls, [marker]);
     assert.deepEqual(portalB.calls, [marker]);
   });
@@ -93,7 +94,7 @@ describe('conference node notifications', () => {
     await portalA.waitForCalls(1);
     await portalB.waitForCalls(1);
 
-    const expected = { method: 'broadcast', args: ['room-1', [], 'text', { from: 'p2', to: 'all', message: 'hello' }] };
+    const expected = { method: 'broadcast', args: ['room-1', [], 'text', { from: 'p2', to: 'all', message: 'hello' }, 4] };
     assert.deepEqual(portalA.calls, [expected]);
     assert.deepEqual(portalB.calls, [expected]);
   });
@@ -108,8 +109,8 @@ describe('conference node notifications', () => {
     await portalB.waitForCalls(1);
     await portalA.waitForCalls(1);
 
-    assert.deepEqual(portalA.calls, [{ method: 'notify', args: ['p3', 'text', { from: 'p1', to: 'me', message: 'psst' }] }]);
-    assert.deepEqual(portalB.calls, [{ method: 'notify', args: ['p2', 'text', { from: 'p3', to: 'me', message: 'marker' }] }]);
+    assert.deepEqual(portalA.calls, [{ method: 'notify', args: ['p3', 'text', { from: 'p1', to: 'me', message: 'psst' }, 4] }]);
+    assert.deepEqual(portalB.calls, [{ method: 'notify', args: ['p2', 'text', { from: 'p3', to: 'me', message: 'marker' }, 5] }]);
   });
 
   it('a text from someone who has not joined, or to someone absent, is refused', async () => {
@@ -147,7 +148,7 @@ describe('conference node notifications', () => {
       { id: 'p2', user: 'user-p2', role: 'presenter', portal: 'portal-b' },
     );
     assert.deepEqual(portalB.calls, [{ method: 'drop', args: ['p2'] }]);
-    assert.deepEqual(portalA.calls, [{ method: 'broadcast', args: ['room-1', ['p2'], 'participant', left('p2')] }]);
+    assert.deepEqual(portalA.calls, [{ method: 'broadcast', args: ['room-1', ['p2'], 'participant', left('p2'), 4] }]);
     const remaining = await h.rpc.call('getParticipants', ['room-1']);
     assert.deepEqual(remaining.map((p) => p.id), ['p1', 'p3']);
   });

@@ -1,21 +1,29 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { CLUSTER_EVENTS, type ClusterEvent } from '../../src/cluster/api.js';
-import { ConferenceErrors } from '../../src/conference/index.js';
+import { ConferenceErrors, type HandedOver } from '../../src/conference/index.js';
 import { participant, startConferenceHarness, type ConferenceHarness, type Recorder } from '../support/conference.js';
 
 const RECONNECTION_TIMEOUT = 300;
 
-describe('conference node: participants of a portal that is gone', () => {
+const text = (message: string, seq: number, confirmed = false, to = 'me'): HandedOver =>
+  ({ event: 'text', data: { from: 'stays', to, message }, seq, confirmed });
+
+describe('conference node: participants whose portal is gone or who move (cluster mode)', () => {
   let h: ConferenceHarness;
   let portalA: Recorder;
   let portalB: Recorder;
 
   beforeEach(async () => {
-    h = await startConferenceHarness({ portal: { reconnectionTimeout: RECONNECTION_TIMEOUT, messageBufferSize: 5 } });
+    // The node believes it runs in cluster mode (the bus it is given stays in-process).
+    h = await startConferenceHarness({
+      bus: { type: 'amqp' },
+      portal: { reconnectionTimeout: RECONNECTION_TIMEOUT, messageBufferSize: 5 },
+    });
     portalA = await h.portal('portal-a');
     portalB = await h.portal('portal-b');
     await h.createRoom('room-1');
+    // Numbered 1 and 2: the joins.
     await h.rpc.call('join', ['room-1', participant('stays', { portal: 'portal-b' })]);
     await h.rpc.call('join', ['room-1', participant('moves', { portal: 'portal-a' })]);
     await portalB.waitForCalls(1);
@@ -26,40 +34,51 @@ describe('conference node: participants of a portal that is gone', () => {
 
   const quit = (id: string) =>
     h.bus.publish(CLUSTER_EVENTS, { type: 'worker-quit', purpose: 'portal', id } satisfies ClusterEvent);
+  const confirm = (portal: string, upTo: number, away: Array<[string, number]> = []) =>
+    h.rpc.call('confirm', ['room-1', portal, upTo, away]);
 
-  it('holds what a participant misses after its portal quit and hands it over on resume elsewhere', async () => {
+  it('holds what a participant misses after its portal quit and hands it over, numbered, on resume elsewhere', async () => {
     quit('portal-a');
     await new Promise((resolve) => setImmediate(resolve));
     await h.rpc.call('text', ['stays', 'moves', 'one']);
     await h.rpc.call('text', ['stays', 'all', 'two']);
-    const held = await h.rpc.call('resume', ['moves', 'portal-b']);
-    assert.deepEqual(held, [
-      { event: 'text', data: { from: 'stays', to: 'me', message: 'one' } },
-      { event: 'text', data: { from: 'stays', to: 'all', message: 'two' } },
-    ]);
-    assert.equal(portalA.calls.length, 0);
+    assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [text('one', 3), text('two', 4, false, 'all')]);
+    assert.deepEqual(portalA.argsOf('notify'), [], 'nothing went to the portal that quit');
     await h.rpc.call('text', ['stays', 'moves', 'three']);
     await portalB.waitForCalls(1, 'notify');
-    assert.deepEqual(portalB.argsOf('notify'), [['moves', 'text', { from: 'stays', to: 'me', message: 'three' }]]);
+    assert.deepEqual(portalB.argsOf('notify'), [['moves', 'text', { from: 'stays', to: 'me', message: 'three' }, 5]]);
     assert.equal((await h.rpc.call('getParticipant', ['room-1', 'moves'])).portal, 'portal-b');
   });
 
-  it('a delivery to a portal that stopped serving holds the lost message too', async () => {
+  it('what a portal took but never confirmed is handed over, though no delivery failed and nobody said it died', async () => {
+    await h.rpc.call('text', ['stays', 'moves', 'one']);
+    await portalA.waitForCalls(1, 'notify');
+    assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [text('one', 3)]);
+  });
+
+  it('what its portal confirmed is handed over marked confirmed, for a client that replays; an away participant is confirmed only up to what it was sent', async () => {
+    await h.rpc.call('text', ['stays', 'moves', 'one']);
+    await h.rpc.call('text', ['stays', 'moves', 'two']);
+    await h.rpc.call('text', ['stays', 'moves', 'three']);
+    await confirm('portal-a', 5, [['moves', 4]]);
+    // Another portal's word about its own participants changes nothing for this one.
+    await confirm('portal-b', 5);
+    assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [text('one', 3, true), text('two', 4, true), text('three', 5)]);
+  });
+
+  it('a delivery to a portal that stopped serving makes its participants wait for a resume', async () => {
     await h.killPortal('portal-a');
     await h.rpc.call('text', ['stays', 'moves', 'lost in transit']);
     // Nothing outside the node shows that the failed delivery came back; give it a moment.
     await new Promise((resolve) => setTimeout(resolve, 20));
     await h.rpc.call('text', ['stays', 'moves', 'after']);
-    assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [
-      { event: 'text', data: { from: 'stays', to: 'me', message: 'lost in transit' } },
-      { event: 'text', data: { from: 'stays', to: 'me', message: 'after' } },
-    ]);
+    assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [text('lost in transit', 3), text('after', 4)]);
   });
 
   it('a participant not resumed within the reconnection timeout leaves and the others are told', async () => {
     quit('portal-a');
     const [leave] = await portalB.waitForCalls(1, 'broadcast');
-    assert.deepEqual(leave!.args, ['room-1', ['moves'], 'participant', { action: 'leave', data: 'moves' }]);
+    assert.deepEqual(leave!.args, ['room-1', ['moves'], 'participant', { action: 'leave', data: 'moves' }, 3]);
     await assert.rejects(h.rpc.call('resume', ['moves', 'portal-b']), { message: ConferenceErrors.notJoined });
   });
 
@@ -69,12 +88,29 @@ describe('conference node: participants of a portal that is gone', () => {
     assert.deepEqual(portalA.argsOf('drop'), [['moves']]);
   });
 
-  it('a participant that misses more than the buffer holds is given up at once', async () => {
+  it('a participant whose portal is gone and that misses more than the log holds is given up at once', async () => {
     quit('portal-a');
     await new Promise((resolve) => setImmediate(resolve));
     for (let index = 0; index < 6; index++) await h.rpc.call('text', ['stays', 'moves', `m${index}`]);
     await portalB.waitForCalls(1, 'broadcast');
     await assert.rejects(h.rpc.call('resume', ['moves', 'portal-b']), { message: ConferenceErrors.notJoined });
+  });
+
+  it('a participant that missed more than the log holds cannot move while its portal lives, and stays where it is', async () => {
+    for (let index = 0; index < 6; index++) await h.rpc.call('text', ['stays', 'moves', `m${index}`]);
+    await assert.rejects(h.rpc.call('resume', ['moves', 'portal-b']), { message: ConferenceErrors.resumeIncomplete });
+    assert.equal((await h.rpc.call('getParticipant', ['room-1', 'moves'])).portal, 'portal-a');
+  });
+
+  it('confirmed notifications leave the log, so a confirming portal never runs it over', async () => {
+    for (let index = 0; index < 12; index++) {
+      await h.rpc.call('text', ['stays', 'moves', `m${index}`]);
+      await confirm('portal-a', 3 + index);
+      await confirm('portal-b', 3 + index);
+    }
+    const handed = await h.rpc.call('resume', ['moves', 'portal-b']);
+    assert.deepEqual(handed.map(({ seq }) => seq), [10, 11, 12, 13, 14], 'the last five, confirmed, for a replay');
+    assert.ok(handed.every(({ confirmed }) => confirmed));
   });
 
   it('a resume while the old portal is alive moves the participant and tells the old portal to release it', async () => {
@@ -86,5 +122,12 @@ describe('conference node: participants of a portal that is gone', () => {
     assert.equal((await h.rpc.call('getParticipant', ['room-1', 'moves'])).portal, 'portal-b');
     await h.rpc.call('leave', ['moves', 'portal-b']);
     await assert.rejects(h.rpc.call('getParticipant', ['room-1', 'moves']), { message: ConferenceErrors.participantNotFound });
+  });
+
+  it('a malformed confirmation is refused and changes nothing', async () => {
+    await h.rpc.call('text', ['stays', 'moves', 'one']);
+    await assert.rejects(h.rpc.call('confirm', ['room-1', 'portal-a', -1, []]), /upTo must be a non-negative integer/);
+    await assert.rejects(h.rpc.call('confirm', ['room-1', 'portal-a', 3, [['moves']] as never]), /away must be a list/);
+    assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [text('one', 3)]);
   });
 });

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { ClientStates, type ConferenceClient } from '../../src/client/conference-client.js';
 import { createLogger } from '../../src/logger.js';
 import { createMAuthHeader, tokenKeyOf } from '../../src/management/index.js';
-import { reconnectionKeyOf } from '../../src/portal/tickets.js';
+import { reconnectionKeyOf } from '../../src/store/index.js';
 import { ask, rawSocket, userAgent } from '../support/raw-socket.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
@@ -98,11 +98,41 @@ describe('logging', () => {
     await alice.leave();
 
     assert.ok(parsed().some((line) => line.msg === 'login refused' && line['reason'] === 'Invalid token signature'));
+    const failedAuth = parsed().filter((line) => line.msg === 'MAuth authentication failed');
+    assert.ok(failedAuth.some((line) => line.level === 40 && line['service'] === credentials.serviceId && line['address'] === '127.0.0.1'));
+    for (const line of lines) assert.ok((line.match(/"component":/g)?.length ?? 0) <= 1, `a key appears once a line: ${line}`);
     const log = lines.join('\n');
     for (const secret of secrets) {
       assert.ok(!log.includes(secret), `a secret reached the log: ${secret.slice(0, 12)}…`);
     }
     assert.doesNotMatch(log, /mauth_signature|MAuth realm/i);
+  });
+
+  test('with the demo token endpoint on, the start warns of it and every token it gives is logged, without the token', async () => {
+    const demoLines: string[] = [];
+    const demoCapture = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        demoLines.push(...chunk.toString().split('\n').filter((line) => line.length > 0));
+        done();
+      },
+    });
+    const demo = await startTestServer({ management: { demo: true } }, { logger: createLogger('info', 'conclave', demoCapture) });
+    try {
+      const response = await fetch(`http://127.0.0.1:${demo.server.management.port}/demo/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'dora' }),
+      });
+      const token = await response.text();
+      const logged = demoLines.map((line) => JSON.parse(line) as LogLine);
+      assert.ok(logged.some((line) => line.level === 40 && /management\.demo is on/.test(line.msg)));
+      await waitFor('the demo token line', () => logged.length > 0 && demoLines.some((line) => line.includes('demo token issued')));
+      const issued = demoLines.map((line) => JSON.parse(line) as LogLine).find((line) => line.msg === 'demo token issued')!;
+      assert.deepEqual([issued['user'], issued['room'], issued['role']], ['dora', demo.sampleRoom, 'presenter']);
+      assert.ok(!demoLines.join('\n').includes(token));
+    } finally {
+      await demo.stop();
+    }
   });
 
   test('log lines about a participant carry its participant and room ids as fields', async () => {

@@ -1,8 +1,64 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createMAuthHeader, signText } from '../../src/management/index.js';
+import type { FastifyInstance } from 'fastify';
+import { InProcessBus } from '../../src/bus/in-process.js';
+import { createMAuthHeader, createManagementApp, signText } from '../../src/management/index.js';
+import { bodyHashOf } from '../../src/protocol/signing.js';
+import { silentLogger } from '../support/cluster.js';
 import { errorOf, startManagementHarness, type Credentials, type ManagementHarness } from '../support/management-api.js';
+
+describe('metrics with a bearer token', () => {
+  let harness: ManagementHarness;
+  let app: FastifyInstance;
+  const bus = new InProcessBus();
+
+  before(async () => {
+    harness = await startManagementHarness({ management: { metricsToken: 'scrape-secret' } });
+    app = await createManagementApp({ config: harness.config, store: harness.store, bus, logger: silentLogger });
+  });
+  after(async () => {
+    await app.close();
+    await bus.close();
+    await harness.close();
+  });
+
+  const scrape = (authorization?: string) =>
+    app.inject({ method: 'GET', url: '/metrics', remoteAddress: '192.0.2.10', headers: authorization ? { authorization } : {} });
+
+  it('a caller beyond this host reads them with the token, and only with it', async () => {
+    const answer = await scrape('Bearer scrape-secret');
+    assert.equal(answer.statusCode, 200);
+    assert.match(answer.body, /^process_resident_memory_bytes \d+$/m);
+    assert.equal((await scrape('bearer scrape-secret')).statusCode, 200);
+    for (const authorization of [undefined, 'Bearer scrape-secre', 'Bearer scrape-secret2', 'Bearer', 'scrape-secret', createMAuthHeader(harness.superService)]) {
+      assert.equal((await scrape(authorization)).statusCode, 403, authorization);
+    }
+  });
+});
+
+describe('management.requireRequestSignature', () => {
+  let harness: ManagementHarness;
+  before(async () => {
+    harness = await startManagementHarness({ management: { requireRequestSignature: true } });
+  });
+  after(() => harness.close());
+
+  it("refuses OWT's signature, which covers no request, and takes the request method's", async () => {
+    const refused = await errorOf(await harness.request('GET', '/v1/rooms', { auth: createMAuthHeader(harness.superService) }));
+    assert.deepEqual(refused, { status: 401, code: 1101, message: 'MAuth signature must cover the request: use HMAC_SHA256_REQUEST' });
+    const header = createMAuthHeader({ ...harness.superService, request: { method: 'GET', path: '/v1/rooms' } });
+    assert.equal((await harness.request('GET', '/v1/rooms', { auth: header })).status, 200);
+  });
+
+  it("the project's management client works against it, bodies and queries included", async () => {
+    const { client } = await harness.tenant('strict');
+    const room = await client.createRoom('strict room', { participantLimit: 3 });
+    assert.deepEqual((await client.getRooms({ page: 1, perPage: 10 })).map((each) => each._id), [room._id]);
+    assert.equal((await client.updateRoom(room._id, { name: 'renamed' })).name, 'renamed');
+    await client.deleteRoom(room._id);
+  });
+});
 
 describe('management API authentication (MAuth)', () => {
   let harness: ManagementHarness;
@@ -107,6 +163,42 @@ describe('management API authentication (MAuth)', () => {
     await expectRefused(await harness.request('GET', '/v1/rooms', { auth: tampered }));
   });
 
+  describe("the request method (HMAC_SHA256_REQUEST), beyond OWT's", () => {
+    const signedFor = (method: string, path: string, body?: string, extra: object = {}) =>
+      createMAuthHeader({ ...normal, ...extra, request: { method, path, body } });
+
+    it('a header is good for the method, path and query it was signed for, and for no other', async () => {
+      assert.equal((await harness.request('GET', '/v1/rooms?page=1', { auth: signedFor('GET', '/v1/rooms?page=1') })).status, 200);
+      const elsewhere: Array<[string, string, string]> = [
+        ['GET', '/v1/rooms?page=1', '/v1/rooms?page=2'],
+        ['GET', '/v1/rooms', '/services'],
+        ['DELETE', '/v1/rooms/x', '/v1/rooms/x'],
+      ];
+      for (const [method, sentTo, signedPath] of elsewhere) {
+        const header = signedFor(method === 'DELETE' ? 'GET' : method, signedPath);
+        await expectRefused(await harness.request(method, sentTo, { auth: header }), 'Authentication failed');
+      }
+    });
+
+    it("a header signed for one body carries no other, and nothing is done with the other", async () => {
+      const body = JSON.stringify({ name: 'signed' });
+      const swapped = JSON.stringify({ name: 'swapped' });
+      const header = signedFor('POST', '/v1/rooms', body);
+      await expectRefused(await harness.request('POST', '/v1/rooms', { auth: header, body: swapped }), 'MAuth body hash does not match the body');
+      const forged = header.replace(/mauth_bodyhash=[0-9a-f]+/, `mauth_bodyhash=${bodyHashOf(swapped)}`);
+      await expectRefused(await harness.request('POST', '/v1/rooms', { auth: forged, body: swapped }), 'Authentication failed');
+      assert.ok(!(await harness.client(normal).getRooms()).some((room) => room.name === 'swapped'));
+      const created = await harness.request('POST', '/v1/rooms', { auth: signedFor('POST', '/v1/rooms', body), body });
+      assert.equal(created.status, 200);
+    });
+
+    it('the identity variant is signed too, and the project\'s client sends this method', async () => {
+      const tampered = signedFor('GET', '/v1/rooms', undefined, { user: 'Zoë', role: 'viewer' }).replace('mauth_role=viewer', 'mauth_role=presenter');
+      await expectRefused(await harness.request('GET', '/v1/rooms', { auth: tampered }));
+      assert.ok(Array.isArray(await harness.client(normal).getRooms()));
+    });
+  });
+
   it('a normal service may not touch /services (403/1102)', async () => {
     const routes = [
       ['GET', '/services'],
@@ -162,17 +254,34 @@ describe('management API authentication (MAuth)', () => {
     assert.deepEqual(await response.json(), { status: 'ok' });
   });
 
-  it('metrics need no authentication, count requests by route and status, and reveal no secret', async () => {
+  it('metrics need no authentication from this host, count requests by route and status, and reveal no secret', async () => {
     await harness.request('GET', '/v1/rooms', { auth: null });
     const response = await harness.request('GET', '/metrics', { auth: null });
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await response.text();
-    assert.match(text, /conclave_management_http_requests_total\{method="GET",route="\/v1\/rooms",status="200"\} \d+/);
-    assert.match(text, /conclave_management_http_requests_total\{method="GET",route="\/v1\/rooms",status="401"\} \d+/);
+    assert.match(text, /conclave_management_http_requests_total\{component="management-api",method="GET",route="\/v1\/rooms",status="200"\} \d+/);
+    assert.match(text, /conclave_management_http_requests_total\{component="management-api",method="GET",route="\/v1\/rooms",status="401"\} \d+/);
     assert.match(text, /^process_resident_memory_bytes \d+$/m);
     assert.match(text, /^process_cpu_user_seconds_total [\d.e-]+$/m);
     for (const secret of [normal.key, harness.superService.key, normal.serviceId]) assert.ok(!text.includes(secret));
+  });
+
+  it('metrics are refused to callers beyond this host when no bearer token is configured', async () => {
+    const bus = new InProcessBus();
+    const app = await createManagementApp({ config: harness.config, store: harness.store, bus, logger: silentLogger });
+    try {
+      for (const remoteAddress of ['192.0.2.10', '::ffff:10.1.2.3', 'fd00::7']) {
+        const answer = await app.inject({ method: 'GET', url: '/metrics', remoteAddress });
+        assert.equal(answer.statusCode, 403, remoteAddress);
+        assert.deepEqual(answer.json(), { error: { code: 1102, message: 'Metrics are served to this host, or with the configured bearer token' } });
+      }
+      const local = await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '::1' });
+      assert.equal(local.statusCode, 200);
+    } finally {
+      await app.close();
+      await bus.close();
+    }
   });
 
   it('an unknown path answers 404/1001 in the API\'s error shape', async () => {

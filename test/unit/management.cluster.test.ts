@@ -42,7 +42,7 @@ describe('the super service watches the whole cluster', () => {
     assert.equal(typeof portal.load, 'number');
     assert.equal(portal.maxLoad, t.server.config.cluster.maxLoad);
     assert.equal(typeof portal.reservations, 'number');
-    assert.deepEqual(workers.map((worker) => worker.purpose).sort(), ['conference', 'portal']);
+    assert.deepEqual(workers.map((worker) => worker.purpose).sort(), ['conference', 'portal', 'webrtc']);
     await client.leave();
   });
 
@@ -64,8 +64,23 @@ describe('the super service watches the whole cluster', () => {
     const room = await tenant.createRoom('placements');
     const cleo = await joinTenantRoom(room._id, 'cleo');
     const placements = await t.management.getClusterParticipants(room._id);
-    assert.deepEqual(placements, [{ id: cleo.id, user: 'cleo', role: 'presenter', portal: t.server.portal.id }]);
+    assert.deepEqual(placements, [{ id: cleo.id, user: 'cleo', role: 'presenter', portal: t.server.portal.id, connected: true }]);
     assert.deepEqual(await t.management.getClusterParticipants((await tenant.createRoom('empty'))._id), []);
+  });
+
+  test('a participant whose portal waits for it to reconnect is listed as not connected', async () => {
+    const room = await tenant.createRoom('waiting');
+    const gil = await joinTenantRoom(room._id, 'gil');
+    const hal = await joinTenantRoom(room._id, 'hal');
+    hal.client.socket.io.reconnection(false);
+    hal.client.socket.io.engine.close();
+    await waitFor('hal to be listed as away', async () => {
+      const placements = await t.management.getClusterParticipants(room._id);
+      return placements.find((each) => each.id === hal.id)?.connected === false || JSON.stringify(placements);
+    });
+    const placements = await t.management.getClusterParticipants(room._id);
+    assert.equal(placements.find((each) => each.id === gil.id)?.connected, true);
+    gil.client.close();
   });
 
   test("the super service drops a participant from another service's room and the others see it leave", async () => {
@@ -93,14 +108,15 @@ describe('the super service watches the whole cluster', () => {
 
   test('any other service is refused with 403 on every cluster route', async () => {
     const room = await tenant.createRoom('private');
+    // Made one at a time: a refusal that arrived before its turn would go unhandled.
     const attempts = [
-      tenant.getWorkers(),
-      tenant.getClusterRooms(),
-      tenant.getClusterParticipants(room._id),
-      tenant.dropClusterParticipant(room._id, 'someone'),
+      () => tenant.getWorkers(),
+      () => tenant.getClusterRooms(),
+      () => tenant.getClusterParticipants(room._id),
+      () => tenant.dropClusterParticipant(room._id, 'someone'),
     ];
     for (const attempt of attempts) {
-      const error = await refusal(attempt);
+      const error = await refusal(attempt());
       assert.deepEqual([error.status, error.code], [403, 1102]);
     }
   });

@@ -23,6 +23,34 @@ describe('REST limits and strict inputs', () => {
     assert.equal(small.status, 200);
   });
 
+  test('a body nested deeper than any the API takes is refused with 400 and code 1301 on every route', async () => {
+    const deep = JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`) as unknown;
+    for (const [method, path, body] of [
+      ['POST', '/v1/rooms', { name: 'r', options: { views: [{ label: 'v', video: { layout: deep } }] } }],
+      ['POST', '/services', { name: deep }],
+    ] as const) {
+      const error = await errorOf(await harness.request(method, path, { body: JSON.stringify(body) }));
+      assert.deepEqual([error.status, error.code, error.message], [400, 1301, 'Request body is nested too deeply'], path);
+    }
+  });
+
+  test('every answer, JSON, text or error, tells browsers not to guess its type', async () => {
+    const room = await harness.superClient.createRoom('sniffed');
+    const answers = [
+      await harness.request('GET', '/v1/rooms'),
+      await harness.request('POST', `/v1/rooms/${room._id}/tokens`, { body: JSON.stringify({ user: 'u', role: 'presenter' }) }),
+      await harness.request('GET', '/v1/rooms', { auth: null }),
+      await harness.request('GET', '/no/such/route'),
+      await harness.request('GET', '/v1/rooms/%zz'),
+      await harness.request('POST', '/v1/rooms', { body: '{"name": ' }),
+      await harness.request('GET', '/healthz', { auth: null }),
+    ];
+    for (const answer of answers) {
+      assert.equal(answer.headers.get('x-content-type-options'), 'nosniff', `${answer.status} ${answer.url}`);
+      await answer.arrayBuffer();
+    }
+  });
+
   test('path parameters that are not ids are refused with 400 and code 1301', async () => {
     for (const path of ['/v1/rooms/a%20b', '/v1/rooms/%24where', '/services/x.y']) {
       const error = await errorOf(await harness.request('GET', path));

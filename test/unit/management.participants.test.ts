@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PermissionUpdate } from '../../src/conference/api.js';
+import { createMAuthHeader } from '../../src/management/index.js';
 import { refusal } from '../support/management-api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -71,7 +72,7 @@ describe('management API participants', () => {
     const room = await freshRoom('invalid');
     const ann = await t.join({ room, user: 'ann' });
     assert.deepEqual(
-      await refusal(t.management.updateParticipant(room, ann.id, [{ op: 'replace', path: '/permission/publish/audio', value: 'yes' }])),
+      await refusal(t.management.updateParticipant(room, ann.id, [{ op: 'replace', path: '/permission/publish', value: true }])),
       { status: 400, code: 1301, message: 'Invalid json value' },
     );
     assert.deepEqual((await t.management.getParticipant(room, ann.id)).permission, everything);
@@ -88,10 +89,33 @@ describe('management API participants', () => {
       [{ op: 'replace', path: '/role', value: 'viewer' }],
       [{ op: 'replace', path: '/permission/publish' }],
       [{ op: 'replace', path: '/permission/publish', value: true, from: 'x' }],
+      [{ op: 'replace', path: '/permission/publish/audio', value: 'yes' }],
+      [{ op: 'replace', path: '/permission/publish', value: { audio: true, video: true, screen: true } }],
     ]) {
       const refused = await refusal(t.management.updateParticipant(room, 'nobody', body as PermissionUpdate[]));
       assert.deepEqual([refused.status, refused.code], [400, 1301], JSON.stringify(body));
     }
+  });
+
+  it('a deeply nested value is 400/1301 with a plain message, and the permission is unchanged', async () => {
+    const room = await freshRoom('nested');
+    const ann = await t.join({ room, user: 'ann' });
+    const nested = (open: string, close: string) => `${open.repeat(10_000)}true${close.repeat(10_000)}`;
+    for (const value of [nested('[', ']'), nested('{"a":', '}')]) {
+      const body = `[{"op":"replace","path":"/permission/publish/audio","value":${value}}]`;
+      const response = await fetch(`http://127.0.0.1:${t.server.management.port}/v1/rooms/${room}/participants/${ann.id}`, {
+        method: 'PATCH',
+        headers: { authorization: createMAuthHeader(t.superService), 'content-type': 'application/json' },
+        body,
+      });
+      assert.deepEqual(await response.json(), { error: { code: 1301, message: 'Request body is nested too deeply' } });
+      assert.equal(response.status, 400);
+    }
+    const shallow = [{ op: 'replace', path: '/permission/publish/audio', value: [[[true]]] }] as unknown as PermissionUpdate[];
+    const refused = await refusal(t.management.updateParticipant(room, ann.id, shallow));
+    assert.deepEqual([refused.status, refused.code], [400, 1301]);
+    assert.match(refused.message, /^body\/0\/value /);
+    assert.deepEqual((await t.management.getParticipant(room, ann.id)).permission, everything);
   });
 
   it('DELETE drops the participant; dropping it again is 404/1005', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { ManagementClient } from '../../src/client/management-client.js';
-import { decodeToken, signToken, tokenKeyOf, verifyTokenSignature } from '../../src/management/index.js';
+import { decodeToken, encodeToken, signToken, tokenKeyOf, verifyTokenSignature } from '../../src/management/index.js';
 import type { Room } from '../../src/store/index.js';
 import { errorOf, refusal, startManagementHarness, type Credentials, type ManagementHarness } from '../support/management-api.js';
 import { waitFor } from '../support/wait.js';
@@ -43,6 +43,18 @@ describe('management API join tokens', () => {
     assert.equal(token.signature, expected);
     assert.equal(signToken(key, token.tokenId, token.host), expected);
     assert.ok(!verifyTokenSignature(key, { ...token, host: 'elsewhere:8080' }));
+    assert.ok(!verifyTokenSignature(key, { ...token, webTransportUrl: 'undefined' }));
+  });
+
+  it('a token with a WebTransport URL is signed over it, and decodes and verifies as issued', () => {
+    const key = 'a-token-key';
+    const issued = encodeToken(key, { tokenId: 'id1', host: 'portal.example.test:8080', secure: true, webTransportUrl: 'https://wt.example.test/' });
+    const token = decodeToken(issued)!;
+    assert.equal(token.webTransportUrl, 'https://wt.example.test/');
+    assert.ok(verifyTokenSignature(key, token));
+    assert.ok(!verifyTokenSignature(key, { ...token, webTransportUrl: 'https://other.example.test/' }));
+    const { webTransportUrl: _dropped, ...without } = token;
+    assert.ok(!verifyTokenSignature(key, without));
   });
 
   it('the token\'s record can be consumed exactly once and carries user, role, room, service and code', async () => {

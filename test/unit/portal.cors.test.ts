@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -68,7 +70,35 @@ describe('CORS with an allow-list', () => {
     assert.equal(await websocketAccepted(t, allowed), true);
     assert.equal(await websocketAccepted(t), true);
   });
+
+  test('a refused WebSocket handshake is answered 403 with the reason, as a refused long-polling one', async () => {
+    assert.deepEqual(await upgrade(t, stranger), {
+      status: 'HTTP/1.1 403 Forbidden',
+      body: JSON.stringify({ code: 4, message: 'Origin not allowed' }),
+    });
+  });
 });
+
+/** A WebSocket handshake by hand: the status line and body the portal answers. */
+function upgrade(t: TestServer, origin: string): Promise<{ status: string; body: string }> {
+  const { port } = new URL(t.portalUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n' +
+          `Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+          `Origin: ${origin}\r\n\r\n`,
+      );
+    });
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      resolve({ status: head.split('\r\n')[0]!, body });
+    });
+  });
+}
 
 describe('CORS by default', () => {
   let t: TestServer;

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ConferenceClient, ConferenceClientOptions } from '../../src/client/conference-client.js';
 import { createLogger } from '../../src/logger.js';
 import { storeDirectory } from '../../src/portal/directory.js';
-import { ask, disconnected, rawSocket, userAgent, type Answer } from '../support/raw-socket.js';
+import { ask, cutTransport, disconnected, rawSocket, userAgent, type Answer } from '../support/raw-socket.js';
 import { received, startTestServer, type JoinedClient, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -76,7 +76,7 @@ describe('reconnection', () => {
       const socket = await rawSocket(t.portalUrl);
       const login = await ask(socket, 'login', { token: await t.token(), userAgent: userAgent(sdk, '5.0'), protocol });
       const ticket = (login.data as { reconnectionTicket: string }).reconnectionTicket;
-      socket.close();
+      cutTransport(socket);
       await waitFor('the portal to notice', () => !t.server.portal.registry.get(socket.id ?? '')?.carrier.isConnected || 'connected');
       const again = await rawSocket(t.portalUrl);
       const answer = await ask(again, 'relogin', ticket);
@@ -134,6 +134,20 @@ describe('reconnection', () => {
     const plain = await t.join({ user: 'plain', sdk: { type: 'Python', version: '1' } });
     await assert.rejects(plain.client.refreshTicket(), { message: 'Reconnection is not enabled.' });
     plain.client.close();
+  });
+
+  test('a refresh invalidates the older tickets: a relogin with one fails with Ticket is expired, the new one resumes', async () => {
+    const joined = await t.join({ user: 'refreshed' });
+    const older = joined.client.reconnectionTicket!;
+    const newer = await joined.client.refreshTicket();
+    joined.client.socket.io.reconnection(false);
+    const stale = await rawSocket(t.portalUrl);
+    assert.deepEqual(await ask(stale, 'relogin', older), { status: 'error', data: 'Ticket is expired' });
+    const fresh = await rawSocket(t.portalUrl);
+    const answer = await ask(fresh, 'relogin', newer);
+    assert.equal(answer.status, 'ok');
+    assert.equal(decode(answer.data as string)['participantId'], joined.id);
+    fresh.close();
   });
 
   test('relogin after the reconnection timeout fails with Client does NOT exist and the others saw the leave', async () => {
@@ -196,7 +210,7 @@ describe('portal shutdown', () => {
   test('closing the server leaves no timer of a participant that was waiting to reconnect', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
     const before = timers();
-    const local = await startTestServer({ portal: { reconnectionTimeout: 60_000 } });
+    const local = await startTestServer({ portal: { reconnectionTimeout: 60_000, reconnectionTicketLifetime: 120_000 } });
     const joined = await local.join({ user: 'away' });
     await cut(joined.client, local);
     await local.stop();
@@ -206,7 +220,7 @@ describe('portal shutdown', () => {
 
 describe('reconnection limits', () => {
   test('a ticket past its lifetime fails with Ticket is expired', async () => {
-    const short = await startTestServer({ portal: { reconnectionTicketLifetime: 300 } });
+    const short = await startTestServer({ portal: { reconnectionTicketLifetime: 300, reconnectionTimeout: 200 } });
     try {
       const joined = await short.join({ user: 'slow' });
       const ticket = joined.client.reconnectionTicket!;
@@ -233,6 +247,26 @@ describe('reconnection limits', () => {
       sender.client.close();
     } finally {
       await small.stop();
+    }
+  });
+
+  test('an idle 1.2 client\'s buffer lets go of what is past its window without waiting for the next notification', async () => {
+    // The window is pingInterval + pingTimeout + 1 s: 4 s here.
+    const quick = await startTestServer({ portal: { pingInterval: 1_000, pingTimeout: 2_000 } });
+    try {
+      const room = (await quick.management.createRoom('quiet'))._id;
+      const idle = await quick.join({ room, user: 'idle', protocol: '1.2', sdk: { type: 'Android', version: '5.0' } });
+      const talker = await quick.join({ room, user: 'talker' });
+      await talker.client.send(idle.id, 'once');
+      const outbox = () => quick.server.portal.registry.get(idle.id)!.outbox;
+      await waitFor('the message in the idle client\'s buffer', () => outbox().size >= 2 || `holds ${outbox().size}`);
+      const heldAt = Date.now();
+      await waitFor('the buffer to empty', () => outbox().size === 0 || `holds ${outbox().size}`, { timeoutMs: 15_000 });
+      assert.ok(Date.now() - heldAt >= 3_000, 'nothing went before its window was over');
+      assert.deepEqual(texts(idle), ['once']);
+      talker.client.close();
+    } finally {
+      await quick.stop();
     }
   });
 });
@@ -273,7 +307,7 @@ describe('a relogin interrupted while it claims the session', () => {
     const socket = await rawSocket(shared.portalUrl);
     const login = await ask(socket, 'login', { token, userAgent: userAgent(), protocol: '1.2' });
     const id = socket.id!;
-    socket.close();
+    cutTransport(socket);
     await waitFor('the portal to hold the session', () => shared.server.portal.registry.get(id)?.carrier.isConnected === false || 'connected');
     return { id, ticket: (login.data as { reconnectionTicket: string }).reconnectionTicket };
   }
@@ -296,6 +330,21 @@ describe('a relogin interrupted while it claims the session', () => {
     assert.deepEqual(events[1]!.data, { action: 'leave', data: id });
     assert.equal(shared.server.portal.registry.get(id), undefined);
     watcher.client.close();
+  });
+
+  test('after a refresh, the store lets no other portal claim the session with an older ticket', async () => {
+    const room = (await shared.management.createRoom('refreshed in the store'))._id;
+    const joined = await shared.join({ room, user: 'refreshed' });
+    const older = decode(joined.client.reconnectionTicket!);
+    const newer = decode(await joined.client.refreshTicket());
+    const { store } = shared.server;
+    await waitFor('the refresh to reach the store', async () => {
+      const claim = await store.claimSession(joined.id, older['ticketId'] as string, 'another-portal', Date.now());
+      return claim.status === 'ticket-used' || claim.status;
+    });
+    const claim = await store.claimSession(joined.id, newer['ticketId'] as string, 'another-portal', Date.now());
+    assert.equal(claim.status, 'ok');
+    joined.client.close();
   });
 
   test('a socket that closes meanwhile leaves the ticket good for the next relogin', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Notification } from '../../src/client/conference-client.js';
 import { CLUSTER_EVENTS, type ClusterEvent } from '../../src/cluster/api.js';
 import { ask, disconnected, rawSocket, userAgent } from '../support/raw-socket.js';
 import { received, startTestServer, type TestServer } from '../support/server.js';
@@ -119,6 +120,26 @@ describe('participants in a room', () => {
     await Promise.all(gone);
     await waitFor('the room to be let go', () => t.server.agent.nodes.queryNode(room) === null || 'still hosted');
     await assert.rejects(t.management.getRoom(room), { status: 404 });
+  });
+
+  test("deleting a service through the REST API drops everyone in its rooms, and its unused tokens log nobody in", async () => {
+    const tenant = await t.tenant('leaving');
+    const room = (await tenant.client.createRoom('theirs'))._id;
+    const member = t.client();
+    const notifications: Notification[] = [];
+    member.on('notification', (notification: Notification) => notifications.push(notification));
+    await member.join(await tenant.client.createToken(room, 'member', 'presenter'));
+    const unused = await tenant.client.createToken(room, 'late', 'presenter');
+    const gone = disconnected(member.socket);
+    await t.management.deleteService(tenant.credentials.serviceId);
+    await received(notifications, 'drop');
+    await gone;
+    await waitFor('the room to be let go', () => t.server.agent.nodes.queryNode(room) === null || 'still hosted');
+    const late = await rawSocket(t.portalUrl);
+    assert.deepEqual(await ask(late, 'login', { token: unused, userAgent: userAgent(), protocol: '1.2' }), {
+      status: 'error',
+      data: 'Token does NOT exist',
+    });
   });
 
   test('a viewer joining a room at its participant limit gets Room is full', async () => {

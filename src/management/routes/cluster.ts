@@ -1,34 +1,14 @@
-import type { Purpose, WorkerSnapshot } from '../../cluster/api.js';
-import type { ParticipantDetail } from '../../conference/api.js';
+import type { WorkerSnapshot } from '../../cluster/api.js';
+import type { StreamInfo } from '../../conference/api.js';
+import type { ParticipantPlacement, RoomSummary, WorkerView } from '../../protocol/rest.js';
 import { callerOf, requireSuper, type RoomParams, type RouteContext } from '../context.js';
 import { ApiErrors } from '../errors.js';
 import { askNode, participantsOfRoom } from './participants.js';
+import { askAboutStream, streamsOfRoom, type StreamParams } from './streams.js';
 
 interface ParticipantParams extends RoomParams {
   participant: string;
 }
-
-export interface WorkerView {
-  id: string;
-  purpose: Purpose;
-  state: number;
-  load: number;
-  maxLoad: number;
-  /** Where the worker says it is reached: `host:port`, or the host alone for a worker with no port. */
-  address: string;
-  /** Counts only: a portal's tasks are token codes, which stay inside the cluster. */
-  tasks: number;
-  reservations: number;
-}
-
-export interface RoomSummary {
-  _id: string;
-  name: string;
-  service: { _id: string; name: string };
-  participants: number;
-}
-
-export type ParticipantPlacement = Pick<ParticipantDetail, 'id' | 'user' | 'role' | 'portal'>;
 
 const EVERY_ROOM = { offset: 0, limit: 2 ** 31 - 1 };
 
@@ -48,7 +28,8 @@ function workerView(worker: WorkerSnapshot): WorkerView {
 
 /**
  * `/v1/cluster/...`, the super service only: the whole cluster as an operator sees it (the admin
- * page) — workers, every service's rooms, where each participant is connected, and a drop.
+ * page) — workers, every service's rooms, where each participant is connected, a drop, each
+ * room's streams and a stop.
  */
 export function registerClusterRoutes({ app, store, cluster }: RouteContext): void {
   app.get('/v1/cluster/workers', async (request): Promise<WorkerView[]> => {
@@ -82,7 +63,19 @@ export function registerClusterRoutes({ app, store, cluster }: RouteContext): vo
       requireSuper(callerOf(request));
       if (!(await store.getRoom(request.params.room))) throw ApiErrors.roomNotFound();
       const participants = await participantsOfRoom(cluster, request.params.room);
-      return participants.map(({ id, user, role, portal }) => ({ id, user, role, portal }));
+      const portals = [...new Set(participants.map((participant) => participant.portal))];
+      const away = new Set(
+        (
+          await Promise.all(
+            portals.map((portal) => {
+              const ids = participants.filter((participant) => participant.portal === portal).map((participant) => participant.id);
+              // A portal that does not answer is gone: its participants wait to resume on another one.
+              return cluster.awayOf(portal, ids).catch(() => ids);
+            }),
+          )
+        ).flat(),
+      );
+      return participants.map(({ id, user, role, portal }) => ({ id, user, role, portal, connected: !away.has(id) }));
     },
   );
 
@@ -98,4 +91,18 @@ export function registerClusterRoutes({ app, store, cluster }: RouteContext): vo
       return reply.send();
     },
   );
+
+  app.get<{ Params: RoomParams }>('/v1/cluster/rooms/:room/streams', async (request): Promise<StreamInfo[]> => {
+    requireSuper(callerOf(request));
+    if (!(await store.getRoom(request.params.room))) throw ApiErrors.roomNotFound();
+    return streamsOfRoom(cluster, request.params.room);
+  });
+
+  app.delete<{ Params: StreamParams }>('/v1/cluster/rooms/:room/streams/:stream', async (request, reply) => {
+    requireSuper(callerOf(request));
+    const { room, stream } = request.params;
+    if (!(await store.getRoom(room))) throw ApiErrors.roomNotFound();
+    await askAboutStream(cluster, room, (node) => node.call('removeStream', [room, stream]));
+    return reply.send();
+  });
 }

@@ -1,8 +1,8 @@
-import { messageOf } from '../../bus/index.js';
-import { ConferenceErrors, type ParticipantDetail, type PermissionUpdate } from '../../conference/api.js';
+import type { ParticipantDetail, PermissionUpdate } from '../../conference/api.js';
+import { RestCodes } from '../../protocol/errors.js';
 import type { ClusterGateway } from '../cluster.js';
 import { callerOf, ownRoom, type RoomParams, type RouteContext } from '../context.js';
-import { ApiError, ApiErrors, ErrorCodes } from '../errors.js';
+import { ApiError, ApiErrors } from '../errors.js';
 
 interface ParticipantParams extends RoomParams {
   participant: string;
@@ -19,31 +19,28 @@ const permissionUpdatesSchema = {
     properties: {
       op: { const: 'replace' },
       path: { type: 'string', pattern: '^/permission/(publish|subscribe)(/(audio|video))?$' },
-      value: {},
+      // A kind (`/audio`, `/video`) takes a boolean; a direction takes `false` or both kinds, which the node checks.
+      value: {
+        anyOf: [
+          { type: 'boolean' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['audio', 'video'],
+            properties: { audio: { type: 'boolean' }, video: { type: 'boolean' } },
+          },
+        ],
+      },
     },
   },
 };
 
-const notFoundMessages: readonly string[] = [
-  ConferenceErrors.participantNotFound,
-  ConferenceErrors.notJoined,
-  ConferenceErrors.roomNotFound,
-];
-const badUpdateMessages: readonly string[] = [
-  ConferenceErrors.invalidPath,
-  ConferenceErrors.invalidOp,
-  ConferenceErrors.invalidValue,
-];
-
-/** Node answers to API errors: unknown participants 404/1005, bad permission updates 400/1301. */
+/** Node answers to API errors: unknown participants 404/1005, bad permission updates 400/1301 (the catalogue's table). */
 export async function askNode<T>(answer: Promise<T>): Promise<T> {
   try {
     return await answer;
   } catch (error) {
-    const message = messageOf(error);
-    if (notFoundMessages.includes(message)) throw ApiErrors.participantNotFound();
-    if (badUpdateMessages.includes(message)) throw ApiErrors.badRequest(message);
-    throw ApiErrors.clusterFailed(message);
+    throw ApiError.fromCluster(error);
   }
 }
 
@@ -55,7 +52,7 @@ export async function participantsOfRoom(cluster: ClusterGateway, room: string):
     return await askNode(node.call('getParticipants', [room]));
   } catch (error) {
     // The node let the room go between the lookup and the question: nobody is in it.
-    if (error instanceof ApiError && error.code === ErrorCodes.participantNotFound) return [];
+    if (error instanceof ApiError && error.restCode === RestCodes.participantNotFound) return [];
     throw error;
   }
 }

@@ -1,4 +1,6 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { Room } from '../../store/index.js';
+import type { ClusterGateway } from '../cluster.js';
 import { callerOf, ownRoom, type RoomParams, type RouteContext } from '../context.js';
 import { ApiErrors } from '../errors.js';
 import { newId } from '../ids.js';
@@ -41,6 +43,15 @@ function pageOf(query: PageQuery): { offset: number; limit: number } {
   return { offset: ((query.page ?? 1) - 1) * limit, limit };
 }
 
+/** Drops everyone in rooms deleted from the store; a room the cluster cannot end now is only logged. */
+export async function endRoomsLive(cluster: ClusterGateway, rooms: readonly string[], log: FastifyBaseLogger): Promise<void> {
+  await Promise.all(
+    rooms.map((room) =>
+      cluster.endRoom(room).catch((error: unknown) => log.warn({ room, err: error }, 'could not end the deleted room live')),
+    ),
+  );
+}
+
 /** `/v1/rooms`: each service sees and changes only its own rooms. */
 export function registerRoomRoutes({ app, store, cluster }: RouteContext): void {
   app.post<{ Body: CreateRoomBody }>('/v1/rooms', { schema: { body: createRoomBodySchema } }, async (request) => {
@@ -75,10 +86,7 @@ export function registerRoomRoutes({ app, store, cluster }: RouteContext): void 
     await ownRoom(store, callerOf(request), room);
     if (!(await store.deleteRoom(room))) throw ApiErrors.roomNotFound();
     // The room is gone from the store either way; whoever is in it live is dropped.
-    const node = await cluster.nodeOfRoom(room).catch(() => null);
-    await node?.call('destroyRoom', [room]).catch((error: unknown) => {
-      request.log.warn({ room, err: error }, 'could not end the deleted room live');
-    });
+    await endRoomsLive(cluster, [room], request.log);
     return reply.type('text/plain; charset=utf-8').send('Room deleted');
   });
 }

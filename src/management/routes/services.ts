@@ -2,6 +2,7 @@ import type { Service } from '../../store/index.js';
 import { callerOf, requireSuper, type RouteContext } from '../context.js';
 import { ApiErrors, RequestFailures } from '../errors.js';
 import { newId, newServiceKey } from '../ids.js';
+import { endRoomsLive } from './rooms.js';
 
 interface ServiceParams {
   service: string;
@@ -20,7 +21,7 @@ function summary(service: Service): Omit<Service, 'key'> {
 }
 
 /** `/services`: the super service only (SPEC §3). */
-export function registerServiceRoutes({ app, store }: RouteContext): void {
+export function registerServiceRoutes({ app, store, cluster }: RouteContext): void {
   app.post<{ Body: { name: string } }>('/services', { schema: { body: createServiceBody } }, async (request) => {
     requireSuper(callerOf(request));
     const service = { _id: newId(), name: request.body.name, key: newServiceKey() };
@@ -46,7 +47,10 @@ export function registerServiceRoutes({ app, store }: RouteContext): void {
     if (request.params.service === caller.service._id) {
       throw ApiErrors.permissionDenied(RequestFailures.superServiceUndeletable);
     }
-    if (!(await store.deleteService(request.params.service))) throw ApiErrors.serviceNotFound();
+    const service = await store.getService(request.params.service);
+    if (!service || !(await store.deleteService(service._id))) throw ApiErrors.serviceNotFound();
+    // Its rooms and unused tokens went with it; whoever is in those rooms live is dropped.
+    await endRoomsLive(cluster, service.rooms, request.log);
     return reply.type('text/plain; charset=utf-8').send('Service deleted');
   });
 }

@@ -1,15 +1,10 @@
 import type { Preference, WorkerInfo } from '../../cluster/api.js';
-import type { Room, TokenRecord } from '../../store/index.js';
+import type { CreateTokenBody } from '../../protocol/rest.js';
+import { tokenKeyOf, type Room, type TokenRecord } from '../../store/index.js';
 import { callerOf, ownRoom, type RoomParams, type RouteContext } from '../context.js';
 import { ApiErrors, RequestFailures } from '../errors.js';
 import { newId } from '../ids.js';
-import { encodeToken, tokenKeyOf } from '../token.js';
-
-interface CreateTokenBody {
-  user?: string;
-  role?: string;
-  preference?: Preference;
-}
+import { encodeToken } from '../../protocol/token.js';
 
 const createTokenBody = {
   type: 'object',

@@ -1,17 +1,25 @@
 /**
- * Conference nodes as child processes of their agent (cluster mode, SPEC §9.5): the agent forks
- * `conclave conference-node --id … --agent …` and talks to it over the IPC channel that fork opens.
+ * Nodes as child processes of their agent (cluster mode, SPEC §9.5): the agent forks
+ * `conclave conference-node --id … --agent …` (or `webrtc-node`) and talks to it over the IPC channel that fork opens.
  * The agent hands the node its configuration (never on the command line, where other users could
  * read the store's and broker's credentials), the node says when it serves, and it answers pings so
  * that one that stops answering can be killed and reported.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Config } from '../config/config.js';
-import type { Logger } from '../logger.js';
+import { type Logger, componentLogger } from '../logger.js';
+import type { AgentPurpose } from './api.js';
 import type { LaunchedNode, NodeLauncher } from './launcher.js';
 
-/** The internal subcommand of `conclave` that runs one node. */
-export const NODE_COMMAND = 'conference-node';
+/** The internal subcommands of `conclave` that run one node of each kind. */
+export const NODE_COMMANDS = {
+  conference: 'conference-node',
+  webrtc: 'webrtc-node',
+} as const satisfies Record<AgentPurpose, string>;
+
+export function nodePurposeOf(command: string | undefined): AgentPurpose | undefined {
+  return (Object.keys(NODE_COMMANDS) as AgentPurpose[]).find((purpose) => NODE_COMMANDS[purpose] === command);
+}
 
 type AgentMessage = { type: 'start'; config: Config } | { type: 'ping' };
 type NodeMessage = { type: 'ready' } | { type: 'pong' };
@@ -19,11 +27,12 @@ type NodeMessage = { type: 'ready' } | { type: 'pong' };
 const ignore = (): void => undefined;
 
 export const NodeProcessErrors = {
-  exitedBeforeReady: 'Conference node exited before it was ready',
-  noAgent: 'a conference node runs only as a child process of its conference agent',
+  exitedBeforeReady: 'Node exited before it was ready',
+  noAgent: 'a node runs only as a child process of its agent',
 } as const;
 
 export interface ProcessLauncherOptions {
+  purpose: AgentPurpose;
   config: Config;
   logger: Logger;
   /** The `conclave` entry script; forked with `execArgv` (e.g. `--import tsx` when run from source). */
@@ -36,12 +45,12 @@ export class ProcessLauncher implements NodeLauncher {
   private readonly logger: Logger;
 
   constructor(private readonly options: ProcessLauncherOptions) {
-    this.logger = options.logger.child({ component: 'node-launcher' });
+    this.logger = componentLogger(options.logger, 'node-launcher', { purpose: options.purpose });
   }
 
   launch(nodeId: string, agentId: string): LaunchedNode {
-    const { script, execArgv = process.execArgv, config } = this.options;
-    const child = fork(script, [NODE_COMMAND, '--id', nodeId, '--agent', agentId], {
+    const { script, execArgv = process.execArgv, config, purpose } = this.options;
+    const child = fork(script, [NODE_COMMANDS[purpose], '--id', nodeId, '--agent', agentId], {
       execArgv: [...execArgv],
       serialization: 'json',
     });
@@ -79,7 +88,7 @@ class NodeProcess implements LaunchedNode {
       };
       child.once('exit', end);
       child.on('error', (error) => {
-        this.logger.error({ node: nodeId, error: error.message }, 'conference node process failed');
+        this.logger.error({ node: nodeId, error: error.message }, 'node process failed');
         // A process that could not be spawned at all has no pid and emits no 'exit'.
         if (child.pid === undefined) end();
       });
@@ -87,7 +96,7 @@ class NodeProcess implements LaunchedNode {
     child.on('message', (message: NodeMessage) => {
       if (message?.type === 'pong') this.missedChecks = 0;
       if (message?.type === 'ready') {
-        this.logger.info({ node: nodeId, pid: child.pid }, 'conference node started');
+        this.logger.info({ node: nodeId, pid: child.pid }, 'node started');
         becomeReady();
         this.watch();
       }
@@ -113,7 +122,7 @@ class NodeProcess implements LaunchedNode {
     const { nodeCheckPeriod, nodeCheckAliveCount } = this.config.agent;
     this.checkTimer = setInterval(() => {
       if (this.missedChecks >= nodeCheckAliveCount) {
-        this.logger.warn({ node: this.nodeId, pid: this.child.pid }, 'conference node stopped answering, killing it');
+        this.logger.warn({ node: this.nodeId, pid: this.child.pid }, 'node stopped answering, killing it');
         clearInterval(this.checkTimer);
         this.child.kill('SIGKILL');
         return;

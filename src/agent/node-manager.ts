@@ -1,15 +1,11 @@
 import type { Bus } from '../bus/index.js';
-import { messageOf } from '../bus/index.js';
 import { CLUSTER_EVENTS, type ClusterEvent } from '../cluster/api.js';
 import type { Config } from '../config/config.js';
-import type { Logger } from '../logger.js';
-import { ConferenceErrors } from './api.js';
+import { type Logger, componentLogger } from '../logger.js';
+import { messageOf } from '../protocol/errors.js';
+import type { AgentPurpose, RoomTask } from './api.js';
+import { nodeManagerError } from './errors.js';
 import type { LaunchedNode, NodeLauncher } from './launcher.js';
-
-export const NodeManagerErrors = {
-  noNodeAvailable: 'No conference node available',
-  closed: 'Node manager closed',
-} as const;
 
 /** What the node manager tells the cluster about rooms: the agent's cluster worker. */
 export interface RoomTasks {
@@ -17,12 +13,8 @@ export interface RoomTasks {
   removeTask(task: string): void;
 }
 
-export interface RoomTask {
-  room: string;
-  task: string;
-}
-
 export interface NodeManagerDeps {
+  purpose: AgentPurpose;
   config: Config;
   bus: Bus;
   logger: Logger;
@@ -31,7 +23,7 @@ export interface NodeManagerDeps {
   roomTasks: RoomTasks;
 }
 
-/** A conference node hosts at most one room (SPEC §4.6); a node without a room is idle. */
+/** A node hosts at most one room (a conference node by SPEC §4.6, a webrtc node that room's media); a node without a room is idle. */
 interface ManagedNode {
   id: string;
   launched: LaunchedNode;
@@ -58,7 +50,7 @@ export class NodeManager {
   private closed = false;
 
   constructor(private readonly deps: NodeManagerDeps) {
-    this.logger = deps.logger.child({ component: 'node-manager', agent: deps.agentId });
+    this.logger = componentLogger(deps.logger, 'node-manager', { purpose: deps.purpose, agent: deps.agentId });
   }
 
   /** Launches the idle nodes kept ready in advance. */
@@ -68,11 +60,11 @@ export class NodeManager {
 
   /** Same room → same node; otherwise an idle node, once it is ready. Resolves to the node's bus address. */
   async getNode({ room, task }: RoomTask): Promise<string> {
-    if (this.closed) throw new Error(NodeManagerErrors.closed);
+    if (this.closed) throw nodeManagerError('closed');
     let node = this.hosting(room);
     if (!node) {
       node = this.idle() ?? this.launchWithinLimit();
-      if (!node) throw new Error(NodeManagerErrors.noNodeAvailable);
+      if (!node) throw nodeManagerError('noNodeAvailable', this.deps.purpose);
       node.room = room;
       this.deps.roomTasks.addTask(room);
       this.refill();
@@ -85,7 +77,7 @@ export class NodeManager {
       throw error;
     }
     // Another request for the room may have given up on this node meanwhile, or it may have died.
-    if (node.gone) throw new Error(ConferenceErrors.nodeNotReady);
+    if (node.gone) throw nodeManagerError('nodeNotReady');
     return node.id;
   }
 
@@ -162,12 +154,12 @@ export class NodeManager {
     if (node.ready) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(ConferenceErrors.nodeNotReady)), this.deps.config.agent.nodeReadyTimeout);
+      timer = setTimeout(() => reject(nodeManagerError('nodeNotReady')), this.deps.config.agent.nodeReadyTimeout);
     });
     try {
       await Promise.race([node.launched.ready, timeout]);
     } catch {
-      throw new Error(ConferenceErrors.nodeNotReady);
+      throw nodeManagerError('nodeNotReady');
     } finally {
       clearTimeout(timer);
     }
@@ -185,7 +177,7 @@ export class NodeManager {
     this.nodes.delete(node.id);
     if (node.room !== undefined) this.deps.roomTasks.removeTask(node.room);
     const kill = node.launched.kill().catch((error: unknown) => {
-      this.logger.warn({ node: node.id, error: messageOf(error) }, 'could not stop a conference node');
+      this.logger.warn({ node: node.id, error: messageOf(error) }, 'could not stop a node');
     });
     this.kills.add(kill);
     void kill.finally(() => this.kills.delete(kill));
@@ -196,7 +188,7 @@ export class NodeManager {
     if (node.gone) return;
     node.gone = true;
     this.nodes.delete(node.id);
-    this.logger.warn({ node: node.id, room: node.room }, 'conference node lost');
+    this.logger.warn({ node: node.id, room: node.room }, 'node lost');
     if (node.room !== undefined) this.deps.roomTasks.removeTask(node.room);
     const event: ClusterEvent = { type: 'node-lost', agent: this.deps.agentId, node: node.id };
     this.deps.bus.publish(CLUSTER_EVENTS, event);

@@ -1,16 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import type { Store } from '../store/index.js';
 import { signaturesEqual, signText } from './signing.js';
 
-/** The store secret that signs join tokens; shared with the portals, which reload it to follow rotation. */
-export const TOKEN_KEY_NAME = 'token';
-
-/** The current token key, created (64 random bytes, base64) by whoever needs it first. */
-export function tokenKeyOf(store: Store): Promise<string> {
-  return store.getOrCreateKey(TOKEN_KEY_NAME, () => randomBytes(64).toString('base64'));
-}
-
-/** What a client receives, base64-encoded JSON (SPEC §3). */
+/** The join token a client receives, base64-encoded JSON (SPEC §3). */
 export interface TokenPayload {
   tokenId: string;
   host: string;
@@ -19,9 +9,14 @@ export interface TokenPayload {
   webTransportUrl?: string;
 }
 
-/** `tokenId,host,webTransportUrl` — the last field is the text `undefined` when unset, as in OWT. */
+/**
+ * `tokenId,host,undefined` when there is no WebTransport URL, as in OWT; a URL is signed as a JSON
+ * string, so that one that is the text `undefined` does not sign like none. Ids and hosts hold no
+ * comma (`decodeToken` refuses them), so each signed text stands for exactly one token.
+ */
 export function signToken(key: string, tokenId: string, host: string, webTransportUrl?: string): string {
-  return signText(key, `${tokenId},${host},${webTransportUrl}`);
+  const url = webTransportUrl === undefined ? 'undefined' : JSON.stringify(webTransportUrl);
+  return signText(key, `${tokenId},${host},${url}`);
 }
 
 export function verifyTokenSignature(key: string, token: TokenPayload): boolean {
@@ -51,6 +46,7 @@ export function decodeToken(text: unknown): TokenPayload | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const { tokenId, host, secure, signature, webTransportUrl } = parsed as Record<string, unknown>;
   if (typeof tokenId !== 'string' || typeof host !== 'string' || typeof signature !== 'string') return undefined;
+  if (tokenId.includes(',') || host.includes(',')) return undefined;
   if (typeof secure !== 'boolean') return undefined;
   if (webTransportUrl !== undefined && typeof webTransportUrl !== 'string') return undefined;
   return webTransportUrl === undefined

@@ -1,16 +1,14 @@
+import { isPlainObject, requireId } from '../bus/arguments.js';
 import { serveRpc, type Bus, type Served } from '../bus/index.js';
 import { ClusterWorker, type LoadMeter } from '../cluster/index.js';
 import type { Config } from '../config/config.js';
-import type { Logger } from '../logger.js';
-import type { AgentRpc } from './api.js';
-import { isPlainObject, requireId } from './arguments.js';
+import { type Logger, componentLogger } from '../logger.js';
+import type { AgentPurpose, AgentRpc, RoomTask } from './api.js';
 import type { NodeLauncher } from './launcher.js';
-import { NodeManager, type RoomTask } from './node-manager.js';
+import { NodeManager } from './node-manager.js';
 
-export { InProcessLauncher, type LaunchedNode, type NodeFactory, type NodeLauncher, type RunningNode } from './launcher.js';
-export { NodeManager, NodeManagerErrors, type NodeSnapshot, type RoomTask, type RoomTasks } from './node-manager.js';
-
-export interface ConferenceAgentDeps {
+export interface AgentDeps {
+  purpose: AgentPurpose;
   config: Config;
   bus: Bus;
   logger: Logger;
@@ -18,7 +16,8 @@ export interface ConferenceAgentDeps {
   loadMeter?: LoadMeter;
 }
 
-export interface ConferenceAgent {
+export interface Agent {
+  readonly purpose: AgentPurpose;
   /** The agent's cluster worker id, which is also the bus address serving AgentRpc. */
   readonly id: string;
   readonly worker: ClusterWorker;
@@ -27,20 +26,24 @@ export interface ConferenceAgent {
   close(): Promise<void>;
 }
 
-/** A cluster worker of purpose `conference` that hands rooms to the nodes it runs (SPEC §9.5). */
-export async function startConferenceAgent(deps: ConferenceAgentDeps): Promise<ConferenceAgent> {
-  const { config, bus, launcher } = deps;
-  const logger = deps.logger.child({ component: 'conference-agent' });
+/**
+ * A cluster worker that hands rooms to the nodes it runs (SPEC §9.5): conference nodes for a
+ * `conference` agent, webrtc nodes holding a room's transports for a `webrtc` agent (SPEC-MEDIA M2).
+ */
+export async function startAgent(deps: AgentDeps): Promise<Agent> {
+  const { purpose, config, bus, launcher } = deps;
+  const logger = componentLogger(deps.logger, `${purpose}-agent`);
   const worker: ClusterWorker = new ClusterWorker({
     config,
     bus,
     logger,
-    purpose: 'conference',
+    purpose,
     loadMeter: deps.loadMeter,
-    // The manager gave our rooms away and told the portals to drop their participants.
+    ...(purpose === 'webrtc' && { info: { capacity: { isps: [...config.webrtc.isps], regions: [...config.webrtc.regions] } } }),
+    // The manager gave our rooms away (and told the portals to drop a conference's participants).
     onLoss: () => nodes.retireBusyNodes(),
   });
-  const nodes = new NodeManager({ config, bus, logger, launcher, agentId: worker.id, roomTasks: worker });
+  const nodes = new NodeManager({ purpose, config, bus, logger, launcher, agentId: worker.id, roomTasks: worker });
   let served: Served | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -54,6 +57,7 @@ export async function startConferenceAgent(deps: ConferenceAgentDeps): Promise<C
       getNode: (task) => nodes.getNode(requireRoomTask(task)),
       queryNode: (task) => nodes.queryNode(requireId(task, 'task')),
       recycleNode: (node, task) => nodes.recycleNode(requireId(node, 'node'), requireRoomTask(task)),
+      listNodes: () => nodes.snapshot().map(({ id }) => id),
     });
     nodes.start();
     await worker.start();
@@ -61,8 +65,8 @@ export async function startConferenceAgent(deps: ConferenceAgentDeps): Promise<C
     await close();
     throw error;
   }
-  logger.info({ agent: worker.id }, 'conference agent started');
-  return { id: worker.id, worker, nodes, close };
+  logger.info({ agent: worker.id }, `${purpose} agent started`);
+  return { purpose, id: worker.id, worker, nodes, close };
 }
 
 function requireRoomTask(value: unknown): RoomTask {

@@ -1,4 +1,4 @@
-/** How an agent starts its conference nodes (SPEC §9.5): in this process now, as processes in cluster mode. */
+/** How an agent starts its nodes (SPEC §9.5): in its own process (embedded mode), or as child processes (cluster mode). */
 
 export interface LaunchedNode {
   /** Settles once the node serves its RPC; rejects when it could not start. */

@@ -1,0 +1,83 @@
+/**
+ * The portal writes notifications as ready Socket.IO packets, encoded once per flavour: what reaches
+ * a client must be byte for byte what `socket.emit` sends for the same arguments.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Server, type Socket as ServerSocket } from 'socket.io';
+import { io, type Socket } from 'socket.io-client';
+import { flavourFor } from '../../src/portal/flavours.js';
+import { eventArguments, eventPacket, RoomNotification } from '../../src/portal/wire.js';
+import { waitFor } from '../support/wait.js';
+
+let server: Server;
+let serverSide: ServerSocket;
+let client: Socket;
+/** Every Socket.IO packet the client's Engine.IO connection received, as text. */
+const frames: string[] = [];
+
+before(async () => {
+  const http = createServer();
+  server = new Server(http);
+  const connected = new Promise<ServerSocket>((resolve) => server.once('connection', resolve));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  client = io(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: ['websocket'], reconnection: false });
+  client.io.on('open', () => client.io.engine.on('packet', (packet: { type: string; data?: unknown }) => {
+    if (packet.type === 'message' && typeof packet.data === 'string') frames.push(packet.data);
+  }));
+  serverSide = await connected;
+  await waitFor('the client to connect', () => client.connected);
+});
+after(async () => {
+  client.close();
+  await server.close();
+});
+
+/** What the client received for `send`, once it arrived. */
+async function received(send: () => void): Promise<string> {
+  const before = frames.length;
+  send();
+  await waitFor('the frame', () => frames.length > before);
+  return frames[before]!;
+}
+
+const payloads: Array<[string, unknown]> = [
+  ['text', { from: 'a', to: 'all', message: 'plain' }],
+  ['text', { from: 'a', to: 'all', message: 'ünïcødé, emoji 🎥, quote " backslash \\ line\nbreak \u2028 \u0000' }],
+  ['participant', { action: 'join', data: { id: 'x', user: 'y', role: 'presenter', nested: [1, 2.5, -0, null, true, { deep: [] }] } }],
+  ['participant', { action: 'leave', data: 'x' }],
+  ['stream', { id: 's', status: 'update', data: { field: 'audio.status', value: 'inactive', missing: undefined } }],
+  ['drop', undefined],
+  ['drop', null],
+];
+
+describe('notification packets', () => {
+  test('each flavour\'s packet is what socket.emit writes for the same arguments', async () => {
+    for (const flavour of [flavourFor('legacy', 'JavaScript'), flavourFor('1.2', 'JavaScript'), flavourFor('1.2', 'C++'), flavourFor('1.0', 'C++')]) {
+      for (const [event, data] of payloads) {
+        const outgoing = flavour.outgoing(event, data);
+        if (!outgoing) continue;
+        const args = eventArguments(flavour, outgoing.event, outgoing.data, 41);
+        const byEmit = await received(() => (serverSide.emit as (...all: unknown[]) => boolean)(...args));
+        const byPortal = await received(() => serverSide.conn.write(eventPacket(args)));
+        assert.equal(byPortal, byEmit, `${flavour.protocol} ${event}`);
+      }
+    }
+  });
+
+  test('a room notification is translated and encoded once per flavour, however many members take it', () => {
+    const legacy = flavourFor('legacy', 'JavaScript');
+    const buffered = flavourFor('1.2', 'C++');
+    assert.equal(flavourFor('1.2', 'Android'), buffered, 'sessions of one flavour share it');
+    const notification = new RoomNotification('text', { from: 'a', to: 'all', message: 'hi' }, 7);
+    const first = notification.for(buffered)!;
+    assert.equal(notification.for(buffered), first);
+    const packet = notification.packetFor(buffered, first);
+    assert.equal(notification.packetFor(buffered, notification.for(buffered)!), packet);
+    assert.equal(packet, '2["text",{"from":"a","to":"all","message":"hi"},7]');
+    assert.equal(notification.packetFor(legacy, notification.for(legacy)!), '2["custom_message",{"from":"a","to":"all","data":"hi"}]');
+    assert.equal(new RoomNotification('stream', {}, 8).for(legacy)?.event, 'stream');
+  });
+});
