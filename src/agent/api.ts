@@ -1,4 +1,5 @@
 /** An agent's bus surface (SPEC §9.5), the same whatever its nodes run: conference rooms or a room's media. */
+import type { Config } from '../config/config.js';
 
 /** The purposes whose workers are agents running nodes. */
 export type AgentPurpose = 'conference' | 'webrtc';
@@ -17,3 +18,8 @@ export type AgentRpc = {
   /** The bus addresses of the nodes it runs now. */
   listNodes(): string[];
 };
+
+/** getNode may wait for a node process to start: that wait comes on top of an ordinary call. */
+export function getNodeTimeout({ agent, cluster }: Pick<Config, 'agent' | 'cluster'>): number {
+  return agent.nodeReadyTimeout + cluster.rpcTimeout;
+}

@@ -3,7 +3,7 @@
  * manager (purpose `webrtc`) when the room's first transport opens, handed back to its agent when
  * the last one closes.
  */
-import type { AgentRpc } from '../agent/index.js';
+import { getNodeTimeout, type AgentRpc } from '../agent/index.js';
 import { rpcClient, type Bus, type RpcClient } from '../bus/index.js';
 import { MANAGER_ADDRESS, type ClusterEvent, type ManagerRpc, type Preference } from '../cluster/api.js';
 import type { Config } from '../config/config.js';
@@ -84,7 +84,7 @@ export class MediaNodeLink {
     const { cluster } = this.config;
     const manager = rpcClient<ManagerRpc>(this.bus, MANAGER_ADDRESS, cluster.rpcTimeout);
     const agent = await manager.call('schedule', ['webrtc', this.room, preference, cluster.conferenceReserve]);
-    const node = await rpcClient<AgentRpc>(this.bus, agent.id, cluster.rpcTimeout).call('getNode', [{ room: this.room, task: this.room }]);
+    const node = await rpcClient<AgentRpc>(this.bus, agent.id, cluster.rpcTimeout).call('getNode', [{ room: this.room, task: this.room }], getNodeTimeout(this.config));
     return { agent: agent.id, node };
   }
 }

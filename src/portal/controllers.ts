@@ -1,7 +1,7 @@
 import { rpcClient, type Bus, type RpcClient } from '../bus/index.js';
 import { MANAGER_ADDRESS, type ManagerRpc, type Preference } from '../cluster/api.js';
 import { scheduleBy, settleTime } from '../cluster/settle.js';
-import type { AgentRpc } from '../agent/index.js';
+import { getNodeTimeout, type AgentRpc } from '../agent/index.js';
 import type { HandedOver, JoinResult, NodeRpc, ParticipantInfo } from '../conference/api.js';
 import type { Config } from '../config/config.js';
 import { codeOf } from '../protocol/errors.js';
@@ -34,12 +34,7 @@ export function controllersOnBus(bus: Bus, config: Config, portalId: string): Co
       for (;;) {
         const agent = await scheduleBy(manager, ['conference', room, origin, cluster.conferenceReserve], deadline, cluster.joinRetryInterval);
         try {
-          // getNode may wait for a node process to start: that wait comes on top of an ordinary call.
-          const nodeId = await rpcClient<AgentRpc>(bus, agent.id, cluster.rpcTimeout).call(
-            'getNode',
-            [{ room, task: room }],
-            config.agent.nodeReadyTimeout + cluster.rpcTimeout,
-          );
+          const nodeId = await rpcClient<AgentRpc>(bus, agent.id, cluster.rpcTimeout).call('getNode', [{ room, task: room }], getNodeTimeout(config));
           return { agent: agent.id, node: nodeId };
         } catch (error) {
           if (codeOf(error) !== 'bus.unreachable' || Date.now() > deadline) throw error;
