@@ -4,15 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { Agent } from '../../src/agent/index.js';
+import { InProcessLauncher, type Agent } from '../../src/agent/index.js';
 import { rpcClient } from '../../src/bus/index.js';
 import { MANAGER_ADDRESS, type ManagerRpc, type Preference } from '../../src/cluster/api.js';
 import type { Notification } from '../../src/client/conference-client.js';
-import { inProcessNodes, startAgentOf } from '../../src/components.js';
+import { inProcessNodes, startAgentOf, startNode } from '../../src/components.js';
 import { createLogger } from '../../src/logger.js';
 import { MediaClient } from '../support/media-client.js';
 import { MediaPeer } from '../support/media-peer.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let t: TestServer;
 /** Serves one ISP and one region only; the embedded server's own webrtc agent serves everyone. */
@@ -55,5 +56,26 @@ describe('media scheduling', () => {
 
   test('a room whose first user comes from another ISP never goes to an agent restricted to other ISPs', async () => {
     assert.equal(await mediaAgentFor({ isp: 'isp-us' }), t.server.webrtcAgent.worker.id);
+  });
+
+  test('a room whose media agent must first start a node waits for it, though that outlasts an ordinary call', async () => {
+    const { config, store, bus } = t.server;
+    const startTime = config.cluster.rpcTimeout * 1.5;
+    const slowConfig = {
+      ...config,
+      agent: { ...config.agent, prerunProcesses: 0, nodeReadyTimeout: startTime * 3 },
+      webrtc: { ...config.webrtc, isps: ['isp-slow'], regions: ['slow'] },
+    };
+    const infrastructure = { config: slowConfig, store, bus, logger: createLogger('silent') };
+    const slowToStart = new InProcessLauncher(async (id, agentId) => {
+      await sleep(startTime);
+      return startNode('webrtc', infrastructure, id, agentId);
+    });
+    const slow = await startAgentOf('webrtc', infrastructure, slowToStart);
+    try {
+      assert.equal(await mediaAgentFor({ isp: 'isp-slow', region: 'slow' }), slow.worker.id);
+    } finally {
+      await slow.close();
+    }
   });
 });
