@@ -70,7 +70,7 @@ class RoomHost {
 
   constructor(private readonly deps: ConferenceNodeDeps) {
     // A portal that has not taken a notification within the reconnection timeout has lost its participant anyway.
-    this.portals = portalsOnBus(deps.bus, deps.config.portal.reconnectionTimeout, (portal) => this.liveRoom()?.orphanPortal(portal));
+    this.portals = portalsOnBus(deps.bus, deps.config.portal.reconnectionTimeout, deps.config.cluster.checkPeriod);
     this.agent = rpcClient<AgentRpc>(deps.bus, deps.agentId, deps.config.cluster.rpcTimeout);
     this.logger = componentLogger(deps.logger, 'conference-node', { node: deps.id });
   }
@@ -276,6 +276,9 @@ class RoomHost {
       onAbandoned: (participantId) => {
         if (this.liveRoom()?.has(participantId)) this.leave(participantId);
       },
+      onPortalBehind: (portal, from) =>
+        this.logger.warn({ room: roomId, portal, from }, 'a portal did not take a notification: holding what follows until it serves again'),
+      onPortalCaughtUp: (portal, count) => this.logger.info({ room: roomId, portal, count }, 'a portal serves again: it got what it missed'),
       media: {
         config,
         link: new MediaNodeLink(this.deps.bus, config, roomId),

@@ -69,6 +69,14 @@ export class NotificationLog {
     return forced;
   }
 
+  /** What is kept from number `from` on, in order. */
+  *since(from: number): Generator<LoggedNotification> {
+    for (let index = this.head; index < this.entries.length; index++) {
+      const entry = this.entries[index]!;
+      if (entry.seq >= from) yield entry;
+    }
+  }
+
   /** What a reader resuming elsewhere gets: its notifications not yet confirmed, and the confirmed ones of the window. */
   handOver(reader: Reader, now: number): HandedOver[] {
     const handed: HandedOver[] = [];

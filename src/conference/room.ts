@@ -5,7 +5,7 @@ import { conferenceError } from './errors.js';
 import { RoomMedia, type RoomMediaDeps } from './media.js';
 import { isAddressedTo, NotificationLog, type LoggedNotification, type Reader } from './notification-log.js';
 import { applyPermissionUpdates, permissionOfRole } from './permission.js';
-import type { Portals } from './portals.js';
+import type { PortalWatch, Portals } from './portals.js';
 
 interface Participant extends ParticipantInfo, Reader {
   permission: Permission;
@@ -13,6 +13,14 @@ interface Participant extends ParticipantInfo, Reader {
   orphaned?: NodeJS.Timeout;
   /** A notification its portal had not confirmed left the log: it can no longer move to another portal. */
   incomplete?: boolean;
+  /** A notification left the log before its portal, behind, got it: it is given up once the portal is back. */
+  missed?: boolean;
+}
+
+/** A portal that did not take a notification: it gets nothing newer until it has caught up from `from`, in order. */
+interface BehindPortal {
+  from: number;
+  watch: PortalWatch;
 }
 
 export interface LiveRoomOptions {
@@ -29,6 +37,9 @@ export interface LiveRoomOptions {
   logCapacity: number;
   /** The participant was given up (not resumed in time, or missed too much): make it leave. */
   onAbandoned(participantId: string): void;
+  /** For the operator: a portal did not take a notification, and later caught up with `count` of them. */
+  onPortalBehind(portal: string, from: number): void;
+  onPortalCaughtUp(portal: string, count: number): void;
   /** What the room's media controller needs besides the room. */
   media: Omit<RoomMediaDeps, 'room' | 'permissionOf' | 'originOf' | 'notify' | 'broadcast'>;
 }
@@ -48,6 +59,7 @@ export class LiveRoom {
   private readonly log: NotificationLog;
   /** The number of the room's last notification. */
   private seq = 0;
+  private readonly behind = new Map<string, BehindPortal>();
 
   constructor(
     private readonly config: Room,
@@ -111,6 +123,7 @@ export class LiveRoom {
     if (portal !== undefined && participant.portal !== portal) return;
     clearTimeout(participant.orphaned);
     this.participants.delete(participantId);
+    this.stopCatchingUpIfDeserted(participant.portal);
     this.media.removeParticipant(participantId);
     if (this.config.notifying.participantActivities) {
       this.broadcast([participantId], 'participant', { action: 'leave', data: participantId });
@@ -156,12 +169,13 @@ export class LiveRoom {
       if (!participant.orphaned) this.portals.drop(participant.portal, participant.id);
     }
     this.participants.clear();
-    this.media.close();
+    this.close();
   }
 
   /** The portal is gone: its participants wait for a resume elsewhere, or time out. */
   orphanPortal(portal: string): void {
     if (!this.options.resumable) return;
+    this.stopCatchingUp(portal);
     for (const participant of this.participants.values()) {
       if (participant.portal !== portal || participant.orphaned) continue;
       participant.orphaned = setTimeout(() => this.abandon(participant), this.options.reconnectionTimeout);
@@ -189,27 +203,93 @@ export class LiveRoom {
     delete participant.orphaned;
     participant.portal = portal;
     if (!orphaned && previous !== portal) this.portals.release(previous, participantId);
+    this.stopCatchingUpIfDeserted(previous);
     return this.options.resumable ? this.log.handOver(participant, Date.now()) : [];
   }
 
   close(): void {
     for (const participant of this.participants.values()) clearTimeout(participant.orphaned);
+    for (const portal of [...this.behind.keys()]) this.stopCatchingUp(portal);
     this.media.close();
   }
 
   private notify(target: Participant, event: string, data: unknown): void {
     const seq = this.record({ event, data, to: target.id });
-    if (!target.orphaned) this.portals.notify(target.portal, target.id, event, data, seq);
+    if (!target.orphaned && !this.behind.has(target.portal)) this.deliver(target.portal, { seq, event, data, to: target.id });
   }
 
   /** One message per portal that holds at least one live receiver; the portal fans it out. */
   private broadcast(excludeList: string[], event: string, data: unknown): void {
-    const seq = this.record({ event, data, exclude: excludeList });
+    const notification = { seq: this.record({ event, data, exclude: excludeList }), event, data, exclude: excludeList };
     const receivingPortals = new Set<string>();
     for (const participant of this.participants.values()) {
       if (!participant.orphaned && !excludeList.includes(participant.id)) receivingPortals.add(participant.portal);
     }
-    for (const portal of receivingPortals) this.portals.broadcast(portal, this.id, excludeList, event, data, seq);
+    for (const portal of receivingPortals) {
+      if (!this.behind.has(portal)) this.deliver(portal, notification);
+    }
+  }
+
+  private deliver(portal: string, { seq, event, data, to, exclude = [] }: Omit<LoggedNotification, 'at'>): void {
+    const delivery =
+      to === undefined
+        ? this.portals.broadcast(portal, this.id, [...exclude], event, data, seq)
+        : this.portals.notify(portal, to, event, data, seq);
+    if (this.options.resumable) void delivery.then((taken) => taken || this.fallBehind(portal, seq));
+  }
+
+  /**
+   * The portal may be gone, or only reconnecting to the broker: whether it is gone is for the cluster
+   * manager to say. Until it serves again it gets nothing, and then all it missed, in order.
+   */
+  private fallBehind(portal: string, seq: number): void {
+    const behind = this.behind.get(portal);
+    if (behind) {
+      behind.from = Math.min(behind.from, seq);
+      return;
+    }
+    if (!this.liveParticipantsOn(portal).next().done) {
+      this.behind.set(portal, { from: seq, watch: this.portals.whenBack(portal, () => this.catchUp(portal)) });
+      this.options.onPortalBehind(portal, seq);
+    }
+  }
+
+  /** Everything the portal missed, in order, before anything newer; then those who missed what the log no longer holds go. */
+  private catchUp(portal: string): void {
+    const behind = this.behind.get(portal);
+    if (!behind) return;
+    this.behind.delete(portal);
+    const onPortal = [...this.liveParticipantsOn(portal)];
+    let count = 0;
+    for (const entry of this.log.since(behind.from)) {
+      const takers = onPortal.filter((participant) => !participant.missed && participant.joinedAt < entry.seq && isAddressedTo(entry, participant.id));
+      if (takers.length === 0) continue;
+      count++;
+      if (entry.to !== undefined) {
+        this.deliver(portal, entry);
+        continue;
+      }
+      // The portal fans a broadcast out to the whole room it holds: not to those who joined after it.
+      const nonTakers = onPortal.filter((participant) => participant.missed || participant.joinedAt >= entry.seq).map(({ id }) => id);
+      this.deliver(portal, { ...entry, exclude: [...new Set([...(entry.exclude ?? []), ...nonTakers])] });
+    }
+    this.options.onPortalCaughtUp(portal, count);
+    for (const participant of onPortal) {
+      if (participant.missed) this.abandon(participant);
+    }
+  }
+
+  private stopCatchingUp(portal: string): void {
+    this.behind.get(portal)?.watch.cancel();
+    this.behind.delete(portal);
+  }
+
+  private stopCatchingUpIfDeserted(portal: string): void {
+    if (this.behind.has(portal) && this.liveParticipantsOn(portal).next().done) this.stopCatchingUp(portal);
+  }
+
+  private *liveParticipantsOn(portal: string): Generator<Participant> {
+    for (const participant of this.participants.values()) if (participant.portal === portal && !participant.orphaned) yield participant;
   }
 
   /** Numbers the notification and, in cluster mode, keeps it until it is confirmed. */
@@ -233,6 +313,8 @@ export class LiveRoom {
         if (participant.incomplete || participant.confirmed >= lost.seq || participant.joinedAt >= lost.seq) continue;
         if (!isAddressedTo(lost, participant.id)) continue;
         participant.incomplete = true;
+        const behind = this.behind.get(participant.portal);
+        if (behind && behind.from <= lost.seq) participant.missed = true;
         if (participant.orphaned) {
           clearTimeout(participant.orphaned);
           queueMicrotask(() => this.abandon(participant));

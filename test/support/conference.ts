@@ -62,6 +62,7 @@ export interface ConferenceHarness {
   /** How many times the node asked the store for a room. */
   roomLoads(): number;
   holdRoomLoads(): LoadGate;
+  /** Serves the portal's address (again, after `killPortal`), recording what reaches it. */
   portal(address: string): Promise<Recorder>;
   /** The portal stops serving, as a crashed one would: deliveries to it become unreachable. */
   killPortal(address: string): Promise<void>;
@@ -135,6 +136,8 @@ export async function startConferenceHarness(overrides: ConfigOverrides = {}): P
       if (!recorder) {
         recorder = new Recorder(address);
         portals.set(address, recorder);
+      }
+      if (!portalServers.has(address)) {
         const server = await bus.serve(address, recorder.handlers(['notify', 'broadcast', 'drop', 'release']));
         served.push(server);
         portalServers.set(address, server);
@@ -143,6 +146,7 @@ export async function startConferenceHarness(overrides: ConfigOverrides = {}): P
     },
     killPortal: async (address) => {
       await portalServers.get(address)?.close();
+      portalServers.delete(address);
     },
     bus,
     createRoom: async (id, roomOverrides) => {

@@ -232,11 +232,10 @@ export class Traffic {
   }
 }
 
-/** Waits until every member got every acknowledged text (or only the last one), then answers each flavour's tally. */
-export async function tallies(everyone: Member[], acked: string[], { all = true } = {}): Promise<Record<Flavour, Tally>> {
-  const last = acked.at(-1)!;
-  await waitFor(`every acknowledged text${all ? '' : ' up to the last one'} to reach every member`, () => {
-    const missing = everyone.filter((member) => (all ? tally(acked, member.texts).lost > 0 : !member.texts.includes(last)));
+/** Waits until every member got every acknowledged text, then answers each flavour's tally. */
+export async function tallies(everyone: Member[], acked: string[]): Promise<Record<Flavour, Tally>> {
+  await waitFor('every acknowledged text to reach every member', () => {
+    const missing = everyone.filter((member) => tally(acked, member.texts).lost > 0);
     return missing.length === 0 || missing.map((member) => `${member.user}: ${JSON.stringify(tally(acked, member.texts))}`).join(', ');
   }, slow);
   const sum = (flavour: Flavour): Tally => {

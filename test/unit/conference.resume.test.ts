@@ -19,6 +19,8 @@ describe('conference node: participants whose portal is gone or who move (cluste
     h = await startConferenceHarness({
       bus: { type: 'amqp' },
       portal: { reconnectionTimeout: RECONNECTION_TIMEOUT, messageBufferSize: 5 },
+      // How often the node asks whether a portal it could not reach serves again.
+      cluster: { checkPeriod: 50 },
     });
     portalA = await h.portal('portal-a');
     portalB = await h.portal('portal-b');
@@ -66,13 +68,55 @@ describe('conference node: participants whose portal is gone or who move (cluste
     assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [text('one', 3, true), text('two', 4, true), text('three', 5)]);
   });
 
-  it('a delivery to a portal that stopped serving makes its participants wait for a resume', async () => {
+  it('what a portal that stopped serving never took is handed over on a resume elsewhere', async () => {
     await h.killPortal('portal-a');
     await h.rpc.call('text', ['stays', 'moves', 'lost in transit']);
     // Nothing outside the node shows that the failed delivery came back; give it a moment.
     await new Promise((resolve) => setTimeout(resolve, 20));
     await h.rpc.call('text', ['stays', 'moves', 'after']);
     assert.deepEqual(await h.rpc.call('resume', ['moves', 'portal-b']), [text('lost in transit', 3), text('after', 4)]);
+  });
+
+  it('a portal that stopped serving for a while (a broker outage) gets what it missed once it serves again, in order, and keeps its participants', async () => {
+    await h.killPortal('portal-a');
+    await h.rpc.call('text', ['stays', 'moves', 'one']);
+    await h.rpc.call('text', ['stays', 'all', 'two']);
+    await h.rpc.call('text', ['stays', 'moves', 'three']);
+    assert.equal(portalA.calls.length, 0, 'nothing reaches a portal that does not serve');
+    await h.portal('portal-a');
+    await portalA.waitForCalls(3);
+    await h.rpc.call('text', ['stays', 'moves', 'four']);
+    await portalA.waitForCalls(4);
+    assert.deepEqual(
+      portalA.calls.map(({ method, args }) => [method, args.at(-1)]),
+      [['notify', 3], ['broadcast', 4], ['notify', 5], ['notify', 6]],
+    );
+    assert.deepEqual(portalA.argsOf('broadcast'), [['room-1', [], 'text', { from: 'stays', to: 'all', message: 'two' }, 4]]);
+    await new Promise((resolve) => setTimeout(resolve, RECONNECTION_TIMEOUT * 2));
+    assert.equal((await h.rpc.call('getParticipant', ['room-1', 'moves'])).portal, 'portal-a');
+    assert.deepEqual(portalA.argsOf('drop'), []);
+  });
+
+  it('a broadcast a portal missed does not reach, on its return, those who joined there after it', async () => {
+    await h.killPortal('portal-a');
+    await h.rpc.call('text', ['stays', 'all', 'before the newcomer']);
+    await h.rpc.call('join', ['room-1', participant('newcomer', { portal: 'portal-a' })]);
+    await h.portal('portal-a');
+    await portalA.waitForCalls(2, 'broadcast');
+    assert.deepEqual(portalA.argsOf('broadcast'), [
+      ['room-1', ['newcomer'], 'text', { from: 'stays', to: 'all', message: 'before the newcomer' }, 3],
+      ['room-1', ['newcomer'], 'participant', { action: 'join', data: { id: 'newcomer', user: 'user-newcomer', role: 'presenter' } }, 4],
+    ]);
+  });
+
+  it('a participant whose portal, away, misses more than the log holds is dropped when the portal is back', async () => {
+    await h.killPortal('portal-a');
+    for (let index = 0; index < 6; index++) await h.rpc.call('text', ['stays', 'moves', `m${index}`]);
+    await h.portal('portal-a');
+    await portalA.waitForCalls(1, 'drop');
+    assert.deepEqual(portalA.argsOf('drop'), [['moves']]);
+    assert.deepEqual(portalA.argsOf('notify'), [], 'nothing of a record with a hole in it');
+    await assert.rejects(h.rpc.call('getParticipant', ['room-1', 'moves']), { message: ConferenceErrors.participantNotFound });
   });
 
   it('a participant not resumed within the reconnection timeout leaves and the others are told', async () => {
