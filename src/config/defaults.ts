@@ -136,6 +136,11 @@ export const defaults = {
     maxSubscriptionsPerParticipant: 100,
     maxTracksPerPublication: 2,
     maxTransportsPerNode: 1_000,
+    /**
+     * Packets a second one transport may receive (RTP and RTCP of all its m-lines; 30 Mbit/s of
+     * video is about 3,000): a client sending more is cut off before it fills the node's memory. 0: no limit.
+     */
+    maxPacketRate: 5_000,
     /** What this webrtc agent serves: a room's media goes to an agent matching its first user's token `preference`. */
     isps: [] as string[],
     regions: [] as string[],

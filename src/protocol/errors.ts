@@ -93,6 +93,7 @@ export const WebrtcErrors = {
   sourceCodec: 'The source track is in another codec',
   connectTimeout: 'ICE/DTLS did not complete in time',
   failed: 'ICE/DTLS failed',
+  tooManyPackets: 'Too many packets from the client',
 } as const;
 
 /** The cluster manager and its schedulers (SPEC §9.2–§9.3). */

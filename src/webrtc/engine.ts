@@ -12,6 +12,7 @@ export async function createMediaEngine(config: Config['webrtc']): Promise<Media
     iceUsername: config.iceUsername,
     iceCredential: config.iceCredential,
     maxBitrate: config.maxBitrate,
+    maxPacketRate: config.maxPacketRate,
   };
   if (config.engine === 'datachannel') {
     const { createDatachannelEngine } = await import('./datachannel/index.js');

@@ -83,6 +83,8 @@ export interface SendTrack {
 /** One client peer connection. */
 export interface MediaTransport {
   readonly state: TransportState;
+  /** Why the transport failed, when it decided so itself (set before its state turns `failed`). */
+  readonly failure: string | undefined;
   onStateChange(listener: (state: TransportState) => void): void;
   /** Answers an offer; one negotiation runs at a time, later ones wait. */
   negotiate(offer: string, plan: ReadonlyMap<string, MLinePlan>): Promise<Negotiation>;
@@ -108,6 +110,8 @@ export interface MediaEngineOptions {
   iceCredential: string;
   /** Bits per second a publisher's video is capped at (REMB), 0 for no cap. */
   maxBitrate: number;
+  /** Packets a second a transport may receive before it fails, 0 for no limit. */
+  maxPacketRate: number;
 }
 
 /** What a media operator watches, counted since the engine started. */

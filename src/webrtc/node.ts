@@ -268,7 +268,7 @@ class TransportHost {
         clearTimeout(transport.connectTimer);
         this.checkReady(transport);
       }
-      if (state === TransportStates.failed) this.fail(transport, WebrtcErrors.failed);
+      if (state === TransportStates.failed) this.fail(transport, transport.media.failure ?? WebrtcErrors.failed);
     });
     this.logger.debug({ transport: transportId, participant: owner.participant }, 'transport opened');
     return transport;

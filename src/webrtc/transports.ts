@@ -15,6 +15,7 @@ import {
   type SendTrack,
   type TransportState,
 } from './media.js';
+import { WebrtcErrors } from './errors.js';
 
 /** For promises and callbacks whose outcome does not matter. */
 export const ignore = (): void => undefined;
@@ -30,8 +31,14 @@ export abstract class TransportBase<Receive extends ReceiveTrack & Stoppable, Se
   protected negotiations: Promise<unknown> = Promise.resolve();
   protected current: TransportState = TransportStates.new;
   protected closing: Promise<void> | undefined;
+  failure: string | undefined;
+  private packetWindowStart = 0;
+  private packetsInWindow = 0;
 
-  constructor(private readonly onClosed: () => void) {}
+  constructor(
+    private readonly onClosed: () => void,
+    private readonly maxPacketRate: number,
+  ) {}
 
   /** Answers one offer; negotiations never overlap. */
   protected abstract answer(offer: string, plan: ReadonlyMap<string, MLinePlan>): Promise<Negotiation>;
@@ -80,6 +87,20 @@ export abstract class TransportBase<Receive extends ReceiveTrack & Stoppable, Se
     this.receiveTracks.delete(mid);
     this.sendTracks.get(mid)?.stop();
     this.sendTracks.delete(mid);
+  }
+
+  /** Counts a packet from the client: false once it sent more than `maxPacketRate` within a second, and the transport fails. */
+  protected admit(now = performance.now()): boolean {
+    if (this.maxPacketRate <= 0) return true;
+    if (this.failure) return false;
+    if (now - this.packetWindowStart >= 1_000) {
+      this.packetWindowStart = now;
+      this.packetsInWindow = 0;
+    }
+    if (++this.packetsInWindow <= this.maxPacketRate) return true;
+    this.failure = WebrtcErrors.tooManyPackets;
+    this.setState(TransportStates.failed);
+    return false;
   }
 
   protected setState(state: TransportState): void {

@@ -20,7 +20,8 @@ import { createDatachannelEngine } from '../../src/webrtc/datachannel/index.js';
 import { parseOffer } from '../../src/webrtc/datachannel/offer.js';
 import { createWeriftEngine } from '../../src/webrtc/werift/index.js';
 import { admittedBy } from '../../src/webrtc/codecs.js';
-import type { MediaEngine, MediaEngineOptions, MediaTransport, MLinePlan, ReceiveTrack } from '../../src/webrtc/media.js';
+import { TransportStates, type MediaEngine, type MediaEngineOptions, type MediaTransport, type MLinePlan, type ReceiveTrack } from '../../src/webrtc/media.js';
+import { WebrtcErrors } from '../../src/webrtc/errors.js';
 import { MediaPeer, openUdpSockets, type Offer } from '../support/media-peer.js';
 import { waitFor } from '../support/wait.js';
 
@@ -143,6 +144,7 @@ for (const [name, createEngine] of Object.entries(engines)) describe(`the ${name
       iceUsername: '',
       iceCredential: '',
       maxBitrate: 1_000_000,
+      maxPacketRate: 0,
     });
   });
   // A test that fails halfway leaves no peer behind to disturb the next ones.
@@ -437,6 +439,42 @@ for (const [name, createEngine] of Object.entries(engines)) describe(`the ${name
     }
   });
 
+  test('a client sending more packets a second than the limit has its transport failed, saying why; one below it does not', async () => {
+    const limited = createEngine({
+      listenIp: '127.0.0.1',
+      announcedIp: '127.0.0.1',
+      portRange: [21_000, 21_999],
+      iceServers: [],
+      iceUsername: '',
+      iceCredential: '',
+      maxBitrate: 0,
+      maxPacketRate: 200,
+    });
+    const peer = new MediaPeer();
+    const video = peer.addSender('video');
+    const transport = limited.createTransport();
+    let pump = peer.pump(video.track, { rate: 100 });
+    try {
+      const offer = await peer.offer();
+      const [videoMid] = midsOf(peer) as [string];
+      await negotiate(peer, transport, new Map([[videoMid, receiveAny('video')]]), offer);
+      await waitFor('packets from the publisher', () => transport.receiveTrack(videoMid)?.receiving || 'not yet', settle);
+      const steadyFrom = pump.sent;
+      await waitFor('two seconds of packets below the limit', () => pump.sent - steadyFrom >= 200 || `${pump.sent - steadyFrom} sent`, settle);
+      assert.equal(transport.state, TransportStates.connected);
+      assert.equal(transport.failure, undefined);
+      pump.stop();
+      pump = peer.pump(video.track, { rate: 2_000 });
+      await waitFor('the flooded transport to fail', () => transport.state === TransportStates.failed || transport.state, settle);
+      assert.equal(transport.failure, WebrtcErrors.tooManyPackets);
+    } finally {
+      pump.stop();
+      await transport.close();
+      await peer.close();
+      await limited.close();
+    }
+  });
+
   test('bound to every interface, the answer announces only the configured address', async () => {
     const announcing = createEngine({
       listenIp: '0.0.0.0',
@@ -446,6 +484,7 @@ for (const [name, createEngine] of Object.entries(engines)) describe(`the ${name
       iceUsername: '',
       iceCredential: '',
       maxBitrate: 0,
+      maxPacketRate: 0,
     });
     const peer = new MediaPeer();
     peer.addSender('video');

@@ -101,7 +101,7 @@ export class DatachannelTransport extends TransportBase<DatachannelReceiveTrack,
     private readonly counters: MediaCounters,
     onClosed: () => void,
   ) {
-    super(onClosed);
+    super(onClosed, options.maxPacketRate);
     this.pc = new nodeDatachannel.PeerConnection('conclave', {
       iceServers: iceServers(options),
       bindAddress: options.listenIp,
@@ -238,7 +238,9 @@ export class DatachannelTransport extends TransportBase<DatachannelReceiveTrack,
     if (described.ssrc) media.addSSRC(described.ssrc.ssrc, CNAME, described.ssrc.streamId, `${described.ssrc.streamId}-${section.mid}`);
     const handle = this.pc.addTrack(media);
     const { mid } = section;
-    handle.onMessage((message) => (this.receiveTracks.get(mid) ?? this.sendTracks.get(mid))?.receive(message));
+    handle.onMessage((message) => {
+      if (this.admit()) (this.receiveTracks.get(mid) ?? this.sendTracks.get(mid))?.receive(message);
+    });
     // Lets node-datachannel forget the handle once the track is closed (before that, collecting it would crash).
     handle.onClosed(ignore);
     this.handles.set(mid, { handle, description: key });

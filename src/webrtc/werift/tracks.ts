@@ -35,6 +35,8 @@ export class WeriftReceiveTrack extends SourceTrack<WeriftSendTrack> {
     readonly payloadType: number,
     private readonly transceiver: RTCRtpTransceiver,
     counters: MediaCounters,
+    /** Whether the transport takes one more packet from the client. */
+    private readonly admit: () => boolean,
   ) {
     super(kind, codec);
     this.arrivals = new ArrivalCount(counters);
@@ -76,6 +78,7 @@ export class WeriftReceiveTrack extends SourceTrack<WeriftSendTrack> {
   }
 
   private deliver(packet: RtpPacket): void {
+    if (!this.admit()) return;
     const { header } = packet;
     this.arrivals.arrived(header.ssrc, header.sequenceNumber, header.serializeSize + packet.payload.length);
     this.arrived();

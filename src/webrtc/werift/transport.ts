@@ -98,7 +98,7 @@ export class WeriftTransport extends TransportBase<WeriftReceiveTrack, WeriftSen
     private readonly counters: MediaCounters,
     onClosed: () => void,
   ) {
-    super(onClosed);
+    super(onClosed, options.maxPacketRate);
     this.window = ports?.take();
     if (ports && !this.window) throw new Error(TransportErrors.noPort);
     this.pc = new RTCPeerConnection({
@@ -208,7 +208,7 @@ export class WeriftTransport extends TransportBase<WeriftReceiveTrack, WeriftSen
       if (!chosen) return existing ? TransportErrors.codecChanged : TransportErrors.noCodec;
       transceiver.setDirection('recvonly');
       if (existing) existing.extensions = extensionUris(transceiver);
-      else this.receiveTracks.set(mid, new WeriftReceiveTrack(planned.kind, codecOf(chosen), chosen.payloadType, transceiver, this.counters));
+      else this.receiveTracks.set(mid, new WeriftReceiveTrack(planned.kind, codecOf(chosen), chosen.payloadType, transceiver, this.counters, () => this.admit()));
       return undefined;
     }
     if (!clientReceives) return TransportErrors.notReceiving;
