@@ -69,7 +69,7 @@ class RoomHost {
   private readonly logger: Logger;
 
   constructor(private readonly deps: ConferenceNodeDeps) {
-    // A portal that has not taken a notification within the reconnection timeout has lost its participant anyway.
+    // A delivery a portal has not taken within the reconnection timeout is one it missed; one it could not reach is asked again every check period.
     this.portals = portalsOnBus(deps.bus, deps.config.portal.reconnectionTimeout, deps.config.cluster.checkPeriod);
     this.agent = rpcClient<AgentRpc>(deps.bus, deps.agentId, deps.config.cluster.rpcTimeout);
     this.logger = componentLogger(deps.logger, 'conference-node', { node: deps.id });

@@ -24,7 +24,7 @@ export interface Reader {
   confirmed: number;
 }
 
-export function isAddressedTo(notification: LoggedNotification, participantId: string): boolean {
+export function isAddressedTo(notification: Pick<LoggedNotification, 'to' | 'exclude'>, participantId: string): boolean {
   return notification.to === undefined ? !notification.exclude?.includes(participantId) : notification.to === participantId;
 }
 

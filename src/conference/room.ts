@@ -17,9 +17,14 @@ interface Participant extends ParticipantInfo, Reader {
   missed?: boolean;
 }
 
+/** Who a notification is for, without its content. */
+type Addressing = Pick<LoggedNotification, 'seq' | 'to' | 'exclude'>;
+
 /** A portal that did not take a notification: it gets nothing newer until it has caught up from `from`, in order. */
 interface BehindPortal {
   from: number;
+  /** Every notification it did not take, in case it took a newer one first (its failure came late). */
+  untaken: Addressing[];
   watch: PortalWatch;
 }
 
@@ -60,6 +65,9 @@ export class LiveRoom {
   /** The number of the room's last notification. */
   private seq = 0;
   private readonly behind = new Map<string, BehindPortal>();
+  /** Per portal, the newest notification it took: one it missed below that can no longer reach it in order. */
+  private readonly takenUpTo = new Map<string, number>();
+  private closed = false;
 
   constructor(
     private readonly config: Room,
@@ -208,6 +216,7 @@ export class LiveRoom {
   }
 
   close(): void {
+    this.closed = true;
     for (const participant of this.participants.values()) clearTimeout(participant.orphaned);
     for (const portal of [...this.behind.keys()]) this.stopCatchingUp(portal);
     this.media.close();
@@ -230,47 +239,61 @@ export class LiveRoom {
     }
   }
 
-  private deliver(portal: string, { seq, event, data, to, exclude = [] }: Omit<LoggedNotification, 'at'>): void {
+  private deliver(portal: string, notification: Omit<LoggedNotification, 'at'>): void {
+    const { seq, event, data, to, exclude = [] } = notification;
     const delivery =
       to === undefined
         ? this.portals.broadcast(portal, this.id, [...exclude], event, data, seq)
         : this.portals.notify(portal, to, event, data, seq);
-    if (this.options.resumable) void delivery.then((taken) => taken || this.fallBehind(portal, seq));
+    if (!this.options.resumable) return;
+    void delivery.then((taken) => {
+      if (this.closed) return;
+      if (taken) this.takenUpTo.set(portal, Math.max(this.takenUpTo.get(portal) ?? 0, seq));
+      else this.fallBehind(portal, { seq, to, exclude });
+    });
   }
 
   /**
    * The portal may be gone, or only reconnecting to the broker: whether it is gone is for the cluster
    * manager to say. Until it serves again it gets nothing, and then all it missed, in order.
    */
-  private fallBehind(portal: string, seq: number): void {
+  private fallBehind(portal: string, untaken: Addressing): void {
     const behind = this.behind.get(portal);
     if (behind) {
-      behind.from = Math.min(behind.from, seq);
+      behind.from = Math.min(behind.from, untaken.seq);
+      behind.untaken.push(untaken);
       return;
     }
     if (!this.liveParticipantsOn(portal).next().done) {
-      this.behind.set(portal, { from: seq, watch: this.portals.whenBack(portal, () => this.catchUp(portal)) });
-      this.options.onPortalBehind(portal, seq);
+      this.behind.set(portal, { from: untaken.seq, untaken: [untaken], watch: this.portals.whenBack(portal, () => this.catchUp(portal)) });
+      this.options.onPortalBehind(portal, untaken.seq);
     }
   }
 
-  /** Everything the portal missed, in order, before anything newer; then those who missed what the log no longer holds go. */
+  /**
+   * Everything the portal missed, in order, before anything newer; then those who missed what can no
+   * longer reach them in order (it left the log, or the portal took something newer first) go.
+   */
   private catchUp(portal: string): void {
     const behind = this.behind.get(portal);
-    if (!behind) return;
+    if (!behind || this.closed) return;
     this.behind.delete(portal);
     const onPortal = [...this.liveParticipantsOn(portal)];
+    const takenUpTo = this.takenUpTo.get(portal) ?? 0;
+    for (const hole of behind.untaken) {
+      if (hole.seq >= takenUpTo) continue;
+      for (const participant of onPortal) if (awaits(participant, hole)) participant.missed = true;
+    }
     let count = 0;
     for (const entry of this.log.since(behind.from)) {
-      const takers = onPortal.filter((participant) => !participant.missed && participant.joinedAt < entry.seq && isAddressedTo(entry, participant.id));
-      if (takers.length === 0) continue;
+      if (!onPortal.some((participant) => !participant.missed && awaits(participant, entry))) continue;
       count++;
       if (entry.to !== undefined) {
         this.deliver(portal, entry);
         continue;
       }
-      // The portal fans a broadcast out to the whole room it holds: not to those who joined after it.
-      const nonTakers = onPortal.filter((participant) => participant.missed || participant.joinedAt >= entry.seq).map(({ id }) => id);
+      // The portal fans a broadcast out to the whole room it holds: not to those who have it or never were to.
+      const nonTakers = onPortal.filter((participant) => participant.missed || !awaits(participant, entry)).map(({ id }) => id);
       this.deliver(portal, { ...entry, exclude: [...new Set([...(entry.exclude ?? []), ...nonTakers])] });
     }
     this.options.onPortalCaughtUp(portal, count);
@@ -282,6 +305,7 @@ export class LiveRoom {
   private stopCatchingUp(portal: string): void {
     this.behind.get(portal)?.watch.cancel();
     this.behind.delete(portal);
+    this.takenUpTo.delete(portal);
   }
 
   private stopCatchingUpIfDeserted(portal: string): void {
@@ -310,11 +334,11 @@ export class LiveRoom {
     const readers = [...this.readers()];
     for (const lost of lostNotifications) {
       for (const participant of readers) {
-        if (participant.incomplete || participant.confirmed >= lost.seq || participant.joinedAt >= lost.seq) continue;
-        if (!isAddressedTo(lost, participant.id)) continue;
-        participant.incomplete = true;
+        if (!awaits(participant, lost)) continue;
         const behind = this.behind.get(participant.portal);
         if (behind && behind.from <= lost.seq) participant.missed = true;
+        if (participant.incomplete) continue;
+        participant.incomplete = true;
         if (participant.orphaned) {
           clearTimeout(participant.orphaned);
           queueMicrotask(() => this.abandon(participant));
@@ -323,9 +347,12 @@ export class LiveRoom {
     }
   }
 
-  /** The participants whose record of notifications is still complete; walked, not copied, on every notification. */
+  /**
+   * The participants whose record of notifications is still complete, and those whose portal is
+   * behind (what it missed is kept for its return); walked, not copied, on every notification.
+   */
   private *readers(): Generator<Participant> {
-    for (const participant of this.participants.values()) if (!participant.incomplete) yield participant;
+    for (const participant of this.participants.values()) if (!participant.incomplete || this.behind.has(participant.portal)) yield participant;
   }
 
   /**
@@ -343,4 +370,9 @@ export class LiveRoom {
     if (!participant) throw conferenceError('participantNotFound');
     return participant;
   }
+}
+
+/** Whether the notification is for the participant and its portal has not confirmed it yet. */
+function awaits(participant: Participant, notification: Addressing): boolean {
+  return participant.joinedAt < notification.seq && participant.confirmed < notification.seq && isAddressedTo(notification, participant.id);
 }

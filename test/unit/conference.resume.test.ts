@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CLUSTER_EVENTS, type ClusterEvent } from '../../src/cluster/api.js';
 import { ConferenceErrors, type HandedOver } from '../../src/conference/index.js';
+import { waitFor } from '../support/wait.js';
 import { participant, startConferenceHarness, type ConferenceHarness, type Recorder } from '../support/conference.js';
 
 const RECONNECTION_TIMEOUT = 300;
@@ -117,6 +119,80 @@ describe('conference node: participants whose portal is gone or who move (cluste
     assert.deepEqual(portalA.argsOf('drop'), [['moves']]);
     assert.deepEqual(portalA.argsOf('notify'), [], 'nothing of a record with a hole in it');
     await assert.rejects(h.rpc.call('getParticipant', ['room-1', 'moves']), { message: ConferenceErrors.participantNotFound });
+  });
+
+  /** Serves portal A again with a first notification it never answers (its queue went down with it), recording the rest. */
+  async function portalLosingFirstNotification(): Promise<{ taken: number[]; dropped: string[]; close(): Promise<void> }> {
+    await h.killPortal('portal-a');
+    const taken: number[] = [];
+    const dropped: string[] = [];
+    let first = true;
+    const served = await h.bus.serve('portal-a', {
+      notify: (...args: unknown[]) => {
+        if (first) {
+          first = false;
+          return new Promise(() => undefined);
+        }
+        taken.push(args.at(-1) as number);
+      },
+      broadcast: (...args: unknown[]) => void taken.push(args.at(-1) as number),
+      drop: (participantId: string) => void dropped.push(participantId),
+      release: () => undefined,
+    });
+    return { taken, dropped, close: () => served.close() };
+  }
+
+  it('a participant whose portal took a newer notification before an older one was known lost is dropped, never sent it out of order', async () => {
+    const portal = await portalLosingFirstNotification();
+    try {
+      await h.rpc.call('text', ['stays', 'moves', 'lost']);
+      await h.rpc.call('text', ['stays', 'moves', 'newer']);
+      await waitFor('the participant to be given up', () => portal.dropped.length > 0 || `took ${JSON.stringify(portal.taken)}`);
+      assert.deepEqual(portal.taken, [4]);
+      assert.deepEqual(portal.dropped, ['moves']);
+      await assert.rejects(h.rpc.call('getParticipant', ['room-1', 'moves']), { message: ConferenceErrors.participantNotFound });
+    } finally {
+      await portal.close();
+    }
+  });
+
+  it('a room closed while a delivery is pending starts no catch-up when it fails', async () => {
+    const portal = await portalLosingFirstNotification();
+    try {
+      await h.rpc.call('text', ['stays', 'moves', 'pending']);
+      await h.node.close();
+      await sleep(RECONNECTION_TIMEOUT * 2);
+      assert.deepEqual(portal.taken, []);
+      assert.deepEqual(portal.dropped, []);
+    } finally {
+      await portal.close();
+    }
+  });
+
+  it('a participant that resumed on a portal still behind is not sent again what its previous portal confirmed', async () => {
+    await h.killPortal('portal-a');
+    await h.rpc.call('text', ['stays', 'moves', 'one']);
+    await h.rpc.call('text', ['stays', 'all', 'two']);
+    await portalB.waitForCalls(1, 'broadcast');
+    await confirm('portal-b', 4);
+    await h.rpc.call('resume', ['stays', 'portal-a']);
+    await h.portal('portal-a');
+    await portalA.waitForCalls(2);
+    const [two] = portalA.argsOf('broadcast');
+    assert.equal(two!.at(-1), 4);
+    assert.ok((two![1] as string[]).includes('stays'), 'the broadcast excludes who already has it');
+  });
+
+  it('a participant that already missed more than the log holds, then misses more while its portal is behind, is dropped when the portal is back', async () => {
+    for (let index = 0; index < 6; index++) await h.rpc.call('text', ['stays', 'moves', `a${index}`]);
+    await portalA.waitForCalls(6);
+    await h.killPortal('portal-a');
+    portalA.calls.length = 0;
+    for (let index = 0; index < 7; index++) await h.rpc.call('text', ['stays', 'moves', `b${index}`]);
+    await h.portal('portal-a');
+    await portalA.waitForCalls(1, 'drop');
+    assert.deepEqual(portalA.argsOf('drop'), [['moves']]);
+    assert.deepEqual(portalA.argsOf('notify'), [], 'nothing of a record with a hole in it');
   });
 
   it('a participant not resumed within the reconnection timeout leaves and the others are told', async () => {
