@@ -59,8 +59,9 @@ export const clusterTimers = {
   CLUSTER__LEADERSHIP_RETRY_INTERVAL: '200',
   CLUSTER__STRATEGIES__PORTAL: 'round-robin',
   AGENT__PRERUN_PROCESSES: '1',
-  // A conference node forked on demand may take seconds to start here, and getNode waits for it.
-  AGENT__NODE_READY_TIMEOUT: '7000',
+  // A node forked on demand may take seconds to start here, and getNode waits for it: under tsx,
+  // with a dozen processes and media flowing on 2 cores, starts of 5-8 s were measured.
+  AGENT__NODE_READY_TIMEOUT: '12000',
   AGENT__NODE_CHECK_PERIOD: '200',
   AGENT__NODE_CHECK_ALIVE_COUNT: '15',
   CONFERENCE__IDLE_ROOM_TIMEOUT: '2000',
