@@ -133,19 +133,25 @@ describe('reading an offer for node-datachannel', () => {
   });
 });
 
+/** Loopback only, ports of this file's range, no ICE server, no bitrate cap or packet-rate limit, but for `overrides`. */
+function engineOptions(overrides: Partial<MediaEngineOptions>): MediaEngineOptions {
+  return {
+    listenIp: '127.0.0.1',
+    announcedIp: '127.0.0.1',
+    portRange: [21_000, 21_999],
+    iceServers: [],
+    iceUsername: '',
+    iceCredential: '',
+    maxBitrate: 0,
+    maxPacketRate: 0,
+    ...overrides,
+  };
+}
+
 for (const [name, createEngine] of Object.entries(engines)) describe(`the ${name} media layer`, () => {
   before(() => {
     socketsBefore = openUdpSockets();
-    engine = createEngine({
-      listenIp: '127.0.0.1',
-      announcedIp: '127.0.0.1',
-      portRange: [21_000, 21_999],
-      iceServers: [],
-      iceUsername: '',
-      iceCredential: '',
-      maxBitrate: 1_000_000,
-      maxPacketRate: 0,
-    });
+    engine = createEngine(engineOptions({ maxBitrate: 1_000_000 }));
   });
   // A test that fails halfway leaves no peer behind to disturb the next ones.
   afterEach(() => MediaPeer.closeAll());
@@ -440,16 +446,7 @@ for (const [name, createEngine] of Object.entries(engines)) describe(`the ${name
   });
 
   test('a client sending more packets a second than the limit has its transport failed, saying why; one below it does not', async () => {
-    const limited = createEngine({
-      listenIp: '127.0.0.1',
-      announcedIp: '127.0.0.1',
-      portRange: [21_000, 21_999],
-      iceServers: [],
-      iceUsername: '',
-      iceCredential: '',
-      maxBitrate: 0,
-      maxPacketRate: 200,
-    });
+    const limited = createEngine(engineOptions({ maxPacketRate: 200 }));
     const peer = new MediaPeer();
     const video = peer.addSender('video');
     const transport = limited.createTransport();
@@ -476,16 +473,7 @@ for (const [name, createEngine] of Object.entries(engines)) describe(`the ${name
   });
 
   test('bound to every interface, the answer announces only the configured address', async () => {
-    const announcing = createEngine({
-      listenIp: '0.0.0.0',
-      announcedIp: '203.0.113.10',
-      portRange: [21_000, 21_999],
-      iceServers: [],
-      iceUsername: '',
-      iceCredential: '',
-      maxBitrate: 0,
-      maxPacketRate: 0,
-    });
+    const announcing = createEngine(engineOptions({ listenIp: '0.0.0.0', announcedIp: '203.0.113.10' }));
     const peer = new MediaPeer();
     peer.addSender('video');
     const transport = announcing.createTransport();
