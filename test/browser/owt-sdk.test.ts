@@ -300,16 +300,19 @@ describe('the OWT JavaScript SDK in Chromium', () => {
       await join(judy, room, 'viewer');
 
       await assert.rejects(call(judy, 'publish'), /Failed to publish/);
-      const acks = await call(judy, 'acks');
       assert.deepEqual(
-        acks.filter((ack) => ack.event === 'publish'),
+        (await call(judy, 'acks')).filter((ack) => ack.event === 'publish'),
         [{ event: 'publish', status: 'error', data: 'unauthorized' }],
       );
-      // After a refused publish the SDK sends its offer anyway, without a transport id, and leaves
-      // the refusal of that soac unhandled in the page: that one uncaught error is the SDK's own.
-      const soacRefusals = acks.filter((ack) => ack.event === 'soac' && ack.status === 'error').map((ack) => `judy: ${String(ack.data)}`);
-      await waitFor('the SDK’s unhandled soac refusal', () => judy.errors.length >= soacRefusals.length || JSON.stringify(judy.errors));
-      judy.errors = judy.errors.filter((error) => !soacRefusals.includes(error));
+      // After a refused publish the SDK always sends its offer anyway, without a transport id, and
+      // leaves the refusal of that soac unhandled in the page: that one uncaught error is the SDK's
+      // own. The soac may still be on its way when the publish has been refused: wait for both.
+      const soacRefusals = async () =>
+        (await call(judy, 'acks')).filter((ack) => ack.event === 'soac' && ack.status === 'error').map((ack) => `judy: ${String(ack.data)}`);
+      await waitFor('the SDK’s soac after the refusal to be refused', async () => (await soacRefusals()).length === 1 || 'not yet', mediaWait);
+      const refused = await soacRefusals();
+      await waitFor('the SDK’s unhandled soac refusal', () => refused.every((error) => judy.errors.includes(error)) || JSON.stringify(judy.errors), mediaWait);
+      judy.errors = judy.errors.filter((error) => !refused.includes(error));
 
       await call(judy, 'subscribe', stream);
       await receiving(judy, stream);
