@@ -5,14 +5,11 @@
 import { createBus, type Bus } from './bus/index.js';
 import { checkClusterTimers, LEADERSHIP_LOCK, ManagerSeat, SeatStates } from './cluster/index.js';
 import { InProcessLauncher, ProcessLauncher, startAgent, type Agent, type AgentPurpose, type NodeLauncher, type RunningNode } from './agent/index.js';
-import { startConferenceNode } from './conference/index.js';
 import { ConfigError, type Config } from './config/config.js';
 import type { Logger } from './logger.js';
-import { bootstrap, startManagementApi, type Bootstrap, type BootstrapOutput, type ManagementApi } from './management/index.js';
-import { Portal } from './portal/index.js';
+import type { Bootstrap, BootstrapOutput, ManagementApi } from './management/index.js';
 import { createStore, type Store } from './store/index.js';
 import { connectFailure } from './net/startup-errors.js';
-import { startWebrtcNode } from './webrtc/index.js';
 
 export interface Infrastructure {
   config: Config;
@@ -79,6 +76,7 @@ export async function startManagement(
   closeLater: CloseLater,
   output?: BootstrapOutput,
 ): Promise<ManagementComponent> {
+  const { bootstrap, startManagementApi } = await import('./management/index.js');
   // Listening first: a port that is taken stops the start before a super service is created and shown.
   let sampleRoomId: string | undefined;
   const api = closeLater(await startManagementApi({ ...infrastructure, sampleRoomId: () => sampleRoomId }));
@@ -97,12 +95,17 @@ export function inProcessNodes(purpose: AgentPurpose, infrastructure: Infrastruc
   return new InProcessLauncher((id, agentId) => startNode(purpose, infrastructure, id, agentId));
 }
 
-export function startNode(purpose: AgentPurpose, infrastructure: Infrastructure, id: string, agentId: string): Promise<RunningNode> {
+/** Loads only what the node runs: a node process starts (and an agent replaces a lost node) sooner. */
+export async function startNode(purpose: AgentPurpose, infrastructure: Infrastructure, id: string, agentId: string): Promise<RunningNode> {
   switch (purpose) {
-    case 'conference':
+    case 'conference': {
+      const { startConferenceNode } = await import('./conference/index.js');
       return startConferenceNode({ ...infrastructure, id, agentId });
-    case 'webrtc':
+    }
+    case 'webrtc': {
+      const { startWebrtcNode } = await import('./webrtc/index.js');
       return startWebrtcNode({ ...infrastructure, id, agentId });
+    }
   }
 }
 
@@ -132,6 +135,7 @@ export async function startComponent(name: ComponentName, config: Config, logger
     announce(`Conclave ${name} is running (cluster mode)\n  bus:    RabbitMQ, exchange "${config.bus.exchange}"\n  store:  ${describeStore(config)}`);
     switch (name) {
       case 'portal': {
+        const { Portal } = await import('./portal/index.js');
         const portal = closeLater(await Portal.start(infrastructure));
         announce(`  portal (Socket.IO):  ${portal.port}\n  worker:  ${portal.id}`);
         return {};

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { AgentChannel, NODE_COMMANDS, NodeProcessErrors, nodePurposeOf, type AgentPurpose } from '../agent/index.js';
 import { isComponentName, startComponent, startNode, withInfrastructure } from '../components.js';
 import { ConfigError, loadConfig, parseArguments, type Config, type ParsedArguments } from '../config/config.js';
-import { startEmbedded } from '../embedded.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startMetricsListener } from '../metrics.js';
 
@@ -51,6 +50,7 @@ async function main(): Promise<void> {
   const metricsListener = await startOwnMetricsListener(config, logger);
   const closeMetrics = async () => metricsListener?.close();
   if (command === 'embedded') {
+    const { startEmbedded } = await import('../embedded.js');
     const server = await startEmbedded(config, logger).catch(async (error: unknown) => {
       await closeMetrics();
       throw error;
