@@ -13,7 +13,10 @@ interface Participant extends ParticipantInfo, Reader {
   orphaned?: NodeJS.Timeout;
   /** A notification its portal had not confirmed left the log: it can no longer move to another portal. */
   incomplete?: boolean;
-  /** A notification left the log before its portal, behind, got it: it is given up once the portal is back. */
+  /**
+   * Its portal, behind, can no longer get a notification in order (it left the log, or the portal
+   * took a newer one first): it is given up once the portal is back.
+   */
   missed?: boolean;
 }
 
