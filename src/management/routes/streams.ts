@@ -4,6 +4,7 @@ import type { NodeRpc, StreamInfo, StreamUpdate } from '../../conference/api.js'
 import type { ClusterGateway } from '../cluster.js';
 import { callerOf, ownRoom, type RoomParams, type RouteContext } from '../context.js';
 import { ApiError, ApiErrors } from '../errors.js';
+import { askNode } from './participants.js';
 
 export interface StreamParams extends RoomParams {
   stream: string;
@@ -35,11 +36,10 @@ const streamUpdatesSchema = {
 /** A node's answer as the API gives it; a node that let the room go since it was looked up answers `roomGone()`. */
 async function nodeAnswer<T>(answer: Promise<T>, roomGone: () => T): Promise<T> {
   try {
-    return await answer;
+    return await askNode(answer);
   } catch (error) {
-    const refused = ApiError.fromCluster(error);
-    if (refused.code === 'conference.roomNotFound') return roomGone();
-    throw refused;
+    if (error instanceof ApiError && error.code === 'conference.roomNotFound') return roomGone();
+    throw error;
   }
 }
 
