@@ -106,3 +106,27 @@ export type RpcHandlers<M extends RpcMap> = {
 export function serveRpc<M extends RpcMap>(bus: Bus, address: string, handlers: RpcHandlers<M>): Promise<Served> {
   return bus.serve(address, handlers);
 }
+
+/** Serves `address` and listens to `topic`, both or neither; closing stops listening first. */
+export async function serveRpcAndListen<M extends RpcMap>(
+  bus: Bus,
+  address: string,
+  handlers: RpcHandlers<M>,
+  topic: string,
+  listener: (message: unknown) => void,
+): Promise<Served> {
+  const served = await serveRpc(bus, address, handlers);
+  let subscription: Subscription;
+  try {
+    subscription = await bus.subscribe(topic, listener);
+  } catch (error) {
+    await served.close();
+    throw error;
+  }
+  return {
+    close: async () => {
+      await subscription.close();
+      await served.close();
+    },
+  };
+}

@@ -1,6 +1,6 @@
 /** The conference node (room controller): serves NodeRpc for the one room it hosts (SPEC §4.6, §8). */
 import type { AgentRpc } from '../agent/index.js';
-import { rpcClient, serveRpc, type Bus, type RpcClient, type RpcHandlers, type Subscription } from '../bus/index.js';
+import { rpcClient, serveRpcAndListen, type Bus, type RpcClient, type RpcHandlers } from '../bus/index.js';
 import { CLUSTER_EVENTS, type ClusterEvent } from '../cluster/api.js';
 import { isClusterMode, type Config } from '../config/config.js';
 import { type Logger, componentLogger } from '../logger.js';
@@ -344,21 +344,15 @@ function requireMediaEvent(value: unknown): MediaEvent {
 
 export async function startConferenceNode(deps: ConferenceNodeDeps): Promise<ConferenceNode> {
   const host = new RoomHost(deps);
-  const served = await serveRpc<NodeRpc>(deps.bus, deps.id, host.handlers());
-  let events: Subscription;
-  try {
-    events = await deps.bus.subscribe(CLUSTER_EVENTS, (event) => host.onClusterEvent(event as ClusterEvent));
-  } catch (error) {
-    await served.close();
-    throw error;
-  }
+  const served = await serveRpcAndListen<NodeRpc>(deps.bus, deps.id, host.handlers(), CLUSTER_EVENTS, (event) =>
+    host.onClusterEvent(event as ClusterEvent),
+  );
   let closing: Promise<void> | undefined;
   return {
     id: deps.id,
     close: () =>
       (closing ??= (async () => {
         host.close();
-        await events.close();
         await served.close();
       })()),
   };

@@ -4,7 +4,7 @@
  * controller when sessions are ready and when transports fail.
  */
 import { isPlainObject, requireId, requireList, requireString } from '../bus/arguments.js';
-import { busError, messageOf, rpcClient, serveRpc, type Bus, type RpcHandlers, type Subscription as BusSubscription } from '../bus/index.js';
+import { busError, messageOf, rpcClient, serveRpcAndListen, type Bus, type RpcHandlers, type Served } from '../bus/index.js';
 import { CLUSTER_EVENTS, type ClusterEvent } from '../cluster/api.js';
 import type { Config } from '../config/config.js';
 import { type Logger, componentLogger } from '../logger.js';
@@ -459,12 +459,12 @@ class TransportHost {
 
 export async function startWebrtcNode(deps: WebrtcNodeDeps): Promise<WebrtcNode> {
   const host = new TransportHost(deps);
-  const served = await serveRpc<WebrtcNodeRpc>(deps.bus, deps.id, host.handlers());
-  let events: BusSubscription;
+  let served: Served;
   try {
-    events = await deps.bus.subscribe(CLUSTER_EVENTS, (event) => host.onClusterEvent(event as ClusterEvent));
+    served = await serveRpcAndListen<WebrtcNodeRpc>(deps.bus, deps.id, host.handlers(), CLUSTER_EVENTS, (event) =>
+      host.onClusterEvent(event as ClusterEvent),
+    );
   } catch (error) {
-    await served.close();
     await host.close();
     throw error;
   }
@@ -476,7 +476,6 @@ export async function startWebrtcNode(deps: WebrtcNodeDeps): Promise<WebrtcNode>
     },
     close: () =>
       (closing ??= (async () => {
-        await events.close();
         await served.close();
         await host.close();
       })()),
