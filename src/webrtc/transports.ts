@@ -31,7 +31,7 @@ export abstract class TransportBase<Receive extends ReceiveTrack & Stoppable, Se
   protected negotiations: Promise<unknown> = Promise.resolve();
   protected current: TransportState = TransportStates.new;
   protected closing: Promise<void> | undefined;
-  failure: string | undefined;
+  private failedWith: string | undefined;
   private packetWindowStart = 0;
   private packetsInWindow = 0;
 
@@ -48,6 +48,10 @@ export abstract class TransportBase<Receive extends ReceiveTrack & Stoppable, Se
 
   get state(): TransportState {
     return this.current;
+  }
+
+  get failure(): string | undefined {
+    return this.failedWith;
   }
 
   onStateChange(listener: (state: TransportState) => void): void {
@@ -92,13 +96,13 @@ export abstract class TransportBase<Receive extends ReceiveTrack & Stoppable, Se
   /** Counts a packet from the client: false once it sent more than `maxPacketRate` within a second, and the transport fails. */
   protected admit(now = performance.now()): boolean {
     if (this.maxPacketRate <= 0) return true;
-    if (this.failure) return false;
+    if (this.failedWith) return false;
     if (now - this.packetWindowStart >= 1_000) {
       this.packetWindowStart = now;
       this.packetsInWindow = 0;
     }
     if (++this.packetsInWindow <= this.maxPacketRate) return true;
-    this.failure = WebrtcErrors.tooManyPackets;
+    this.failedWith = WebrtcErrors.tooManyPackets;
     this.setState(TransportStates.failed);
     return false;
   }
