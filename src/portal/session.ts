@@ -86,7 +86,7 @@ export class Session {
   /**
    * Sends now when the carrier is connected, else keeps it pending for the next relogin. `seq` is the
    * number the room gave it; the portal's own notifications (`drop`) come after the last one. A
-   * notification to several members comes `shared`, so it is encoded once per flavour.
+   * notification to several members comes `shared`, so it is encoded and framed once per flavour.
    */
   notify(event: string, data: unknown, seq = this.outbox.lastSeq + 1, shared = new RoomNotification(event, data, seq)): void {
     if (this.deferred) {
@@ -97,7 +97,7 @@ export class Session {
     if (!prepared) return;
     const live = this.carrier.isConnected;
     const message = this.outbox.append(prepared.event, prepared.data, live, seq);
-    if (message && live) this.carrier.socket.conn.write(shared.packetFor(this.flavour, prepared));
+    if (message && live) shared.writeTo(this.carrier.socket.conn, this.flavour, prepared);
     metrics.count('conclave_portal_notifications_total', 'Notifications to participants: sent at once, or held for one that is away.', live ? SENT : HELD);
   }
 

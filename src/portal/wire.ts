@@ -1,5 +1,24 @@
+import type { Socket } from 'socket.io';
+import WebSocket from 'ws';
 import type { ServerEventName } from '../protocol/socket.js';
 import type { Flavour } from './flavours.js';
+
+/** ws frames data as its own sender would; its type declarations leave the sender out. */
+const { Sender } = WebSocket as unknown as {
+  Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
+};
+const TEXT_OPCODE = 1;
+/** Engine.IO's packet type of a message. */
+const ENGINE_MESSAGE = '4';
+
+/**
+ * What Engine.IO takes with a packet: over WebSocket (without per-message compression) it sends
+ * `wsPreEncodedFrame` as it is, the way Socket.IO sends a broadcast; long-polling sends the packet.
+ */
+interface PacketOptions {
+  compress: boolean;
+  wsPreEncodedFrame: Buffer[];
+}
 
 /** A notification as one flavour sends it, encoded at most once for every member of that flavour. */
 export interface Prepared {
@@ -7,6 +26,8 @@ export interface Prepared {
   data: unknown;
   /** The Socket.IO packet, made when the first connected member needs it. */
   packet: string | undefined;
+  /** The packet framed for WebSocket, made with the packet. */
+  options: PacketOptions | undefined;
 }
 
 /**
@@ -27,8 +48,8 @@ export function eventPacket(args: readonly unknown[]): string {
 }
 
 /**
- * One notification of a room, on its way to every member this portal holds: translated and
- * serialized once per flavour rather than once per member.
+ * One notification of a room, on its way to every member this portal holds: translated, serialized
+ * and framed once per flavour rather than once per member.
  */
 export class RoomNotification {
   private readonly byFlavour = new Map<Flavour, Prepared | null>();
@@ -44,7 +65,7 @@ export class RoomNotification {
     let prepared = this.byFlavour.get(flavour);
     if (prepared === undefined) {
       const outgoing = flavour.outgoing(this.event, this.data);
-      prepared = outgoing ? { ...outgoing, packet: undefined } : null;
+      prepared = outgoing ? { ...outgoing, packet: undefined, options: undefined } : null;
       this.byFlavour.set(flavour, prepared);
     }
     return prepared ?? undefined;
@@ -52,5 +73,15 @@ export class RoomNotification {
 
   packetFor(flavour: Flavour, prepared: Prepared): string {
     return (prepared.packet ??= eventPacket(eventArguments(flavour, prepared.event, prepared.data, this.seq)));
+  }
+
+  /** Writes what `flavour` sends to a member's Engine.IO connection. */
+  writeTo(connection: Socket['conn'], flavour: Flavour, prepared: Prepared): void {
+    const packet = this.packetFor(flavour, prepared);
+    prepared.options ??= {
+      compress: true,
+      wsPreEncodedFrame: Sender.frame(Buffer.from(ENGINE_MESSAGE + packet), { fin: true, opcode: TEXT_OPCODE, mask: false, readOnly: false, rsv1: false }),
+    };
+    connection.write(packet, prepared.options);
   }
 }

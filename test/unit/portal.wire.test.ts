@@ -12,31 +12,44 @@ import { flavourFor } from '../../src/portal/flavours.js';
 import { eventArguments, eventPacket, RoomNotification } from '../../src/portal/wire.js';
 import { waitFor } from '../support/wait.js';
 
-let server: Server;
-let serverSide: ServerSocket;
-let client: Socket;
-/** Every Socket.IO packet the client's Engine.IO connection received, as text. */
-const frames: string[] = [];
+interface Link {
+  server: Server;
+  serverSide: ServerSocket;
+  client: Socket;
+  /** Every Socket.IO packet the client's Engine.IO connection received, as text. */
+  frames: string[];
+}
 
-before(async () => {
+/** A server and one client over `transport` only, recording what the client receives. */
+async function link(transport: 'websocket' | 'polling'): Promise<Link> {
   const http = createServer();
-  server = new Server(http);
+  const server = new Server(http);
   const connected = new Promise<ServerSocket>((resolve) => server.once('connection', resolve));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  client = io(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: ['websocket'], reconnection: false });
+  const client = io(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: [transport], reconnection: false });
+  const frames: string[] = [];
   client.io.on('open', () => client.io.engine.on('packet', (packet: { type: string; data?: unknown }) => {
     if (packet.type === 'message' && typeof packet.data === 'string') frames.push(packet.data);
   }));
-  serverSide = await connected;
+  const serverSide = await connected;
   await waitFor('the client to connect', () => client.connected);
+  assert.equal(serverSide.conn.transport.name, transport);
+  return { server, serverSide, client, frames };
+}
+
+const links: Link[] = [];
+before(async () => {
+  links.push(await link('websocket'), await link('polling'));
 });
 after(async () => {
-  client.close();
-  await server.close();
+  for (const { client, server } of links) {
+    client.close();
+    await server.close();
+  }
 });
 
 /** What the client received for `send`, once it arrived. */
-async function received(send: () => void): Promise<string> {
+async function received({ frames }: Link, send: () => void): Promise<string> {
   const before = frames.length;
   send();
   await waitFor('the frame', () => frames.length > before);
@@ -54,15 +67,26 @@ const payloads: Array<[string, unknown]> = [
 ];
 
 describe('notification packets', () => {
-  test('each flavour\'s packet is what socket.emit writes for the same arguments', async () => {
-    for (const flavour of [flavourFor('legacy', 'JavaScript'), flavourFor('1.2', 'JavaScript'), flavourFor('1.2', 'C++'), flavourFor('1.0', 'C++')]) {
-      for (const [event, data] of payloads) {
-        const outgoing = flavour.outgoing(event, data);
-        if (!outgoing) continue;
-        const args = eventArguments(flavour, outgoing.event, outgoing.data, 41);
-        const byEmit = await received(() => (serverSide.emit as (...all: unknown[]) => boolean)(...args));
-        const byPortal = await received(() => serverSide.conn.write(eventPacket(args)));
-        assert.equal(byPortal, byEmit, `${flavour.protocol} ${event}`);
+  test('each flavour\'s packet is what socket.emit writes for the same arguments, over WebSocket and long-polling', async () => {
+    for (const connection of links) {
+      const { serverSide } = connection;
+      const transport = serverSide.conn.transport.name;
+      for (const flavour of [flavourFor('legacy', 'JavaScript'), flavourFor('1.2', 'JavaScript'), flavourFor('1.2', 'C++'), flavourFor('1.0', 'C++')]) {
+        for (const [event, data] of payloads) {
+          const outgoing = flavour.outgoing(event, data);
+          if (!outgoing) continue;
+          const args = eventArguments(flavour, outgoing.event, outgoing.data, 41);
+          const byEmit = await received(connection, () => (serverSide.emit as (...all: unknown[]) => boolean)(...args));
+          const byPacket = await received(connection, () => serverSide.conn.write(eventPacket(args)));
+          assert.equal(byPacket, byEmit, `${transport} ${flavour.protocol} ${event}: packet`);
+          const notification = new RoomNotification(event, data, 41);
+          const prepared = notification.for(flavour)!;
+          // Twice: the second member gets the frame the first one's write made.
+          for (const member of ['first', 'second']) {
+            const byRoom = await received(connection, () => notification.writeTo(serverSide.conn, flavour, prepared));
+            assert.equal(byRoom, byEmit, `${transport} ${flavour.protocol} ${event}: ${member} member's frame`);
+          }
+        }
       }
     }
   });
