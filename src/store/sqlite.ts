@@ -15,6 +15,8 @@ interface ServiceRow {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Made once: wrapping it on every login cost a sixth of what the consumption itself costs. */
+  private readonly consumeTransaction: Database.Transaction<(tokenId: string, lifetimeMs: number, now: number) => ConsumeResult>;
   private closed = false;
 
   private constructor(file: string) {
@@ -23,6 +25,15 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('synchronous = NORMAL');
     this.migrate();
+    this.consumeTransaction = this.db.transaction((tokenId: string, lifetimeMs: number, now: number): ConsumeResult => {
+      const row = this.prepare('DELETE FROM tokens WHERE id = ? RETURNING creation_date, document').get(tokenId) as
+        | { creation_date: number; document: string }
+        | undefined;
+      this.prepare('DELETE FROM tokens WHERE creation_date < ?').run(now - lifetimeMs);
+      if (!row) return { status: 'missing' };
+      if (row.creation_date < now - lifetimeMs) return { status: 'expired' };
+      return { status: 'ok', token: JSON.parse(row.document) as TokenRecord };
+    });
   }
 
   /** The database and its `-wal`/`-shm` files are the owner's only, in a directory that is too. */
@@ -119,16 +130,7 @@ export class SqliteStore implements Store {
   }
 
   async consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult> {
-    const consume = this.db.transaction((): ConsumeResult => {
-      const row = this.prepare('DELETE FROM tokens WHERE id = ? RETURNING creation_date, document').get(tokenId) as
-        | { creation_date: number; document: string }
-        | undefined;
-      this.prepare('DELETE FROM tokens WHERE creation_date < ?').run(now - lifetimeMs);
-      if (!row) return { status: 'missing' };
-      if (row.creation_date < now - lifetimeMs) return { status: 'expired' };
-      return { status: 'ok', token: JSON.parse(row.document) as TokenRecord };
-    });
-    return consume.immediate();
+    return this.consumeTransaction.immediate(tokenId, lifetimeMs, now);
   }
 
   async getOrCreateKey(name: string, create: () => string): Promise<string> {
