@@ -18,7 +18,7 @@ export interface Subscription {
 
 /**
  * Request/response with timeouts, one-way casts and fan-out events between components.
- * Every backend behaves the same: payloads are copied (never shared), a handler's thrown
+ * Every backend behaves the same: payloads cross as JSON carries them (copies, never shared), a handler's thrown
  * error reaches the caller as a BusError with the same code and message, and calls to an address
  * that nobody serves fail with `BusErrors.unreachable`.
  */

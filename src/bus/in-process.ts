@@ -5,7 +5,15 @@ interface PendingCall {
   reject: (error: Error) => void;
 }
 
-/** The embedded bus: same semantics as the AMQP one (copied payloads, async delivery) in one process. */
+/**
+ * What crosses a bus is what JSON carries, as over AMQP: a copy, with an undefined array item as
+ * null, a Date as its string, an undefined field left out. JSON also copies faster than structuredClone.
+ */
+function carried<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/** The embedded bus: same semantics as the AMQP one (payloads as JSON carries them, async delivery) in one process. */
 export class InProcessBus implements Bus {
   private readonly servers = new Map<string, RpcMap>();
   private readonly topics = new Map<string, Set<(message: unknown) => void>>();
@@ -45,10 +53,10 @@ export class InProcessBus implements Bus {
         finish();
       };
       this.pending.add(entry);
-      const copied = structuredClone(args);
+      const copied = carried(args);
       setImmediate(() => {
         this.invoke(address, method, copied).then(
-          (result) => settle(() => resolve(result === undefined ? undefined : structuredClone(result))),
+          (result) => settle(() => resolve(carried(result))),
           (error: unknown) => settle(() => reject(BusError.from(error))),
         );
       });
@@ -57,7 +65,7 @@ export class InProcessBus implements Bus {
 
   cast(address: string, method: string, args: unknown[]): void {
     if (this.closed) return;
-    const copied = structuredClone(args);
+    const copied = carried(args);
     setImmediate(() => {
       this.invoke(address, method, copied).catch(() => undefined);
     });
@@ -66,9 +74,9 @@ export class InProcessBus implements Bus {
   publish(topic: string, message: unknown): void {
     const listeners = this.topics.get(topic);
     if (this.closed || !listeners) return;
-    const copied = structuredClone(message);
+    const encoded = JSON.stringify(message) ?? 'null';
     setImmediate(() => {
-      for (const listener of listeners) listener(structuredClone(copied));
+      for (const listener of listeners) listener(JSON.parse(encoded));
     });
   }
 

@@ -51,6 +51,27 @@ export function busConformance(name: string, makeBuses: MakeBuses): void {
         assert.notEqual(result, kept);
       }));
 
+    it('payloads arrive as JSON carries them, whichever way they go', () =>
+      withBuses(async (caller, server) => {
+        const address = uniqueAddress('json');
+        const topic = uniqueAddress('json-topic');
+        const sent = { at: new Date(0), gone: undefined, list: [undefined, 1] };
+        const carried = { at: '1970-01-01T00:00:00.000Z', list: [null, 1] };
+        const seen: unknown[] = [];
+        await server.serve(address, {
+          echo: (...args: unknown[]) => {
+            seen.push(args);
+            return sent;
+          },
+        });
+        const heard = inbox<unknown>();
+        await server.subscribe(topic, heard.resolve);
+        assert.deepEqual(await caller.call(address, 'echo', [sent, undefined], 2_000), carried);
+        assert.deepEqual(seen, [[carried, null]]);
+        caller.publish(topic, sent);
+        assert.deepEqual(await heard.promise, carried);
+      }));
+
     it('a handler\'s error reaches the caller as an Error with the same message', () =>
       withBuses(async (caller, server) => {
         const address = uniqueAddress('failing');
