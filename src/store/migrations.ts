@@ -42,4 +42,8 @@ export const migrations: readonly string[] = [
   // Deleting a service deletes its unused tokens; older rows (none outlive the token lifetime) have none.
   `ALTER TABLE tokens ADD COLUMN service_id TEXT;
    CREATE INDEX tokens_by_service ON tokens(service_id);`,
+  // Every login deletes a token, and each index is one more page written: a sixth of the deletion's
+  // cost (SQLite, 49 µs instead of 58). Only a service's deletion looked tokens up by service, and
+  // the table holds no more than the token lifetime's worth.
+  'DROP INDEX tokens_by_service;',
 ];
