@@ -1,7 +1,7 @@
 /** One simulated client of a load generator: a Conclave participant or a bare Socket.IO client. */
 import { io, type Socket } from 'socket.io-client';
 import { reloginResultOf, type ReloginResult } from '../src/protocol/socket.js';
-import { BASELINE_ROOM_QUERY, type Entry } from './load-api.js';
+import { BASELINE_ROOM_QUERY, BenchSdks, type Entry } from './load-api.js';
 import { preciseNow } from './stats.js';
 
 /** How long any single request may take before the bench calls it failed. */
@@ -18,7 +18,7 @@ function open(url: string, entry: Entry): Socket {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
-    query: entry.target === 'baseline' ? { [BASELINE_ROOM_QUERY]: entry.room } : {},
+    query: entry.target === 'baseline' && !entry.logsIn ? { [BASELINE_ROOM_QUERY]: entry.room } : {},
   });
 }
 
@@ -65,17 +65,18 @@ export class BenchClient {
     private readonly onText: (client: BenchClient, message: string, at: number) => void,
   ) {}
 
-  /** Connects and logs in (the baseline: one ack round trip); resolves with the time it took. */
+  /** Connects and logs in (the echoing baseline: one ack round trip); resolves with the time it took. */
   async enter(url: string): Promise<number> {
     const startedAt = preciseNow();
     const socket = this.attach(url);
     await connected(socket);
-    if (this.entry.target === 'baseline') {
+    const { entry } = this;
+    if (entry.target === 'baseline' && !entry.logsIn) {
       await request(socket, 'echo', {});
     } else {
       const result = (await request(socket, 'login', {
-        token: this.entry.token,
-        userAgent: { sdk: { type: this.entry.sdk, version: SDK_VERSION } },
+        token: entry.target === 'conclave' ? entry.token : entry.room,
+        userAgent: { sdk: { type: entry.target === 'conclave' ? entry.sdk : BenchSdks.javascript, version: SDK_VERSION } },
         protocol: PROTOCOL,
       })) as { reconnectionTicket?: string };
       this.ticket = result.reconnectionTicket;
@@ -89,7 +90,7 @@ export class BenchClient {
     if (!socket) return 0;
     const startedAt = preciseNow();
     try {
-      if (this.entry.target === 'conclave' && socket.connected) await request(socket, 'logout');
+      if ((this.entry.target === 'conclave' || this.entry.logsIn) && socket.connected) await request(socket, 'logout');
     } finally {
       socket.disconnect();
       this.socket = undefined;

@@ -8,10 +8,13 @@ export const BASELINE_ROOM_QUERY = 'room';
 export const BenchSdks = { javascript: 'JavaScript', native: 'C++' } as const;
 export type BenchSdk = (typeof BenchSdks)[keyof typeof BenchSdks];
 
-/** One client of a scenario: a Conclave participant with its token, or a bare Socket.IO client. */
+/**
+ * One client of a scenario: a Conclave participant with its token, or a bare Socket.IO client —
+ * one that echoes, or with `logsIn` one that logs in and out of `room` as a participant would.
+ */
 export type Entry =
   | { target: 'conclave'; room: string; token: string; sdk: BenchSdk }
-  | { target: 'baseline'; room: string };
+  | { target: 'baseline'; room: string; logsIn: boolean };
 
 /** A closed-loop run of one request kind over many clients. */
 export interface RunResult {
