@@ -1,10 +1,13 @@
 import type { Socket } from 'socket.io';
-import WebSocket from 'ws';
+import * as ws from 'ws';
 import type { ServerEventName } from '../protocol/socket.js';
 import type { Flavour } from './flavours.js';
 
-/** ws frames data as its own sender would; its type declarations leave the sender out. */
-const { Sender } = WebSocket as unknown as {
+/**
+ * ws frames data as its own sender would. Its ES module exports the sender by name (its default
+ * export has it only once something required ws), and its type declarations leave the sender out.
+ */
+const { Sender } = ws as unknown as {
   Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
 };
 const TEXT_OPCODE = 1;

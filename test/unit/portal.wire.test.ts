@@ -3,8 +3,10 @@
  * a client must be byte for byte what `socket.emit` sends for the same arguments.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
@@ -89,6 +91,15 @@ describe('notification packets', () => {
         }
       }
     }
+  });
+
+  test('a notification is framed whatever the process loaded before the wire module', () => {
+    const script = fileURLToPath(new URL('../support/wire-alone.ts', import.meta.url));
+    const printed = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+    const packet = '2["text",{"message":"hi"}]';
+    const message = Buffer.from(`4${packet}`);
+    // A final text frame (0x81), unmasked, whose length fits the second byte.
+    assert.deepEqual(JSON.parse(printed), { packet, frame: Buffer.concat([Buffer.from([0x81, message.length]), message]).toString('hex') });
   });
 
   test('a room notification is translated and encoded once per flavour, however many members take it', () => {
