@@ -42,6 +42,12 @@ export class InProcessBus implements Bus {
 
   call(address: string, method: string, args: unknown[], timeoutMs: number): Promise<unknown> {
     if (this.closed) return Promise.reject(busError('closed'));
+    let copied: unknown[];
+    try {
+      copied = carried(args);
+    } catch (error) {
+      return Promise.reject(BusError.from(error));
+    }
     return new Promise((resolve, reject) => {
       const entry: PendingCall = {
         timer: setTimeout(() => settle(() => reject(busError('timeout', address, method))), timeoutMs),
@@ -53,10 +59,9 @@ export class InProcessBus implements Bus {
         finish();
       };
       this.pending.add(entry);
-      const copied = carried(args);
       setImmediate(() => {
-        this.invoke(address, method, copied).then(
-          (result) => settle(() => resolve(carried(result))),
+        this.invoke(address, method, copied).then(carried).then(
+          (result) => settle(() => resolve(result)),
           (error: unknown) => settle(() => reject(BusError.from(error))),
         );
       });
@@ -65,7 +70,13 @@ export class InProcessBus implements Bus {
 
   cast(address: string, method: string, args: unknown[]): void {
     if (this.closed) return;
-    const copied = carried(args);
+    let copied: unknown[];
+    try {
+      copied = carried(args);
+    } catch {
+      // Same as an unserved address: a cast has nobody to tell.
+      return;
+    }
     setImmediate(() => {
       this.invoke(address, method, copied).catch(() => undefined);
     });
@@ -74,7 +85,13 @@ export class InProcessBus implements Bus {
   publish(topic: string, message: unknown): void {
     const listeners = this.topics.get(topic);
     if (this.closed || !listeners) return;
-    const encoded = JSON.stringify(message) ?? 'null';
+    let encoded: string;
+    try {
+      encoded = JSON.stringify(message) ?? 'null';
+    } catch {
+      // Events are fire-and-forget, as over AMQP.
+      return;
+    }
     setImmediate(() => {
       for (const listener of listeners) listener(JSON.parse(encoded));
     });

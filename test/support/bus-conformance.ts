@@ -72,6 +72,29 @@ export function busConformance(name: string, makeBuses: MakeBuses): void {
         assert.deepEqual(await heard.promise, carried);
       }));
 
+    it('what JSON cannot carry fails the call that carries it, and is dropped from a cast or a publish', () =>
+      withBuses(async (caller, server) => {
+        const address = uniqueAddress('unencodable');
+        const topic = uniqueAddress('unencodable-topic');
+        const cast: unknown[] = [];
+        await server.serve(address, {
+          big: () => ({ n: 1n }),
+          echo: (value: unknown) => value,
+          note: (value: unknown) => void cast.push(value),
+        });
+        const heard = inbox<unknown>();
+        await server.subscribe(topic, heard.resolve);
+        await assert.rejects(caller.call(address, 'big', [], 2_000), { name: 'BusError', message: /BigInt/ });
+        await assert.rejects(caller.call(address, 'echo', [1n], 2_000), { name: 'BusError', message: /BigInt/ });
+        caller.cast(address, 'note', [1n]);
+        caller.cast(address, 'note', ['after']);
+        caller.publish(topic, { n: 1n });
+        caller.publish(topic, 'after');
+        assert.equal(await heard.promise, 'after');
+        assert.equal(await caller.call(address, 'echo', ['still served'], 2_000), 'still served');
+        assert.deepEqual(cast, ['after']);
+      }));
+
     it('a handler\'s error reaches the caller as an Error with the same message', () =>
       withBuses(async (caller, server) => {
         const address = uniqueAddress('failing');
