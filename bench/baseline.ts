@@ -39,6 +39,8 @@ const PRESENTER = { publish: { audio: true, video: true }, subscribe: { audio: t
 /** A reconnection ticket as long as the portal's, made once. */
 const TICKET = encodeTicket(issueTicket('bench', 'x'.repeat(20), defaults.portal.reconnectionTicketLifetime));
 const present = new Map<string, Map<string, Member>>();
+/** Named as the bench names its Conclave users, so that answers and notices are as long. */
+let logins = 0;
 
 io.on('connection', (socket) => {
   const requested = socket.handshake.query[BASELINE_ROOM_QUERY];
@@ -58,7 +60,7 @@ io.on('connection', (socket) => {
   socket.on('login', (payload: { token?: unknown } | undefined, ack: unknown) => {
     if (typeof ack !== 'function' || typeof payload?.token !== 'string') return;
     room = payload.token;
-    const member: Member = { id: socket.id, user: `user-${socket.id}`, role: 'presenter' };
+    const member: Member = { id: socket.id, user: `user-${logins++}`, role: 'presenter' };
     let members = present.get(room);
     if (!members) present.set(room, (members = new Map()));
     members.set(member.id, member);

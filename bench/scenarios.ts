@@ -152,12 +152,11 @@ export class Scenarios {
    */
   async login(): Promise<LoginRuns> {
     const { logins } = this.sizes;
-    const warmUp = logins;
-    this.progress(`login: ${warmUp} clients of each kind to warm up, unmeasured`);
+    this.progress(`login: ${logins} clients of each kind to warm up, unmeasured`);
     for (const entries of [
-      this.baselineEntries(warmUp, () => 'warm-up', false),
-      this.baselineEntries(warmUp, () => 'warm-up', true),
-      await this.loginEntries('conclave', warmUp, 'bench-warm-up'),
+      this.baselineEntries(logins, () => 'warm-up', false),
+      this.baselineEntries(logins, () => 'warm-up', true),
+      await this.loginEntries('conclave', logins, 'bench-warm-up'),
     ]) {
       const url = this.url(entries[0]!.target);
       await this.onGenerators(entries, (generator, part) => generator.call('cycle', url, part, this.generatorConcurrency));
