@@ -1,4 +1,5 @@
 import { BusError, busError, type Bus, type RpcMap, type Served, type Subscription } from './bus.js';
+import { copyAsJson } from './copy.js';
 
 interface PendingCall {
   timer: NodeJS.Timeout;
@@ -6,14 +7,9 @@ interface PendingCall {
 }
 
 /**
- * What crosses a bus is what JSON carries, as over AMQP: a copy, with an undefined array item as
- * null, a Date as its string, an undefined field left out. JSON also copies faster than structuredClone.
+ * The embedded bus: same semantics as the AMQP one in one process. What crosses it is what JSON
+ * carries: a copy, with an undefined array item as null, a Date as its string, an undefined field left out.
  */
-function carried<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
-}
-
-/** The embedded bus: same semantics as the AMQP one (payloads as JSON carries them, async delivery) in one process. */
 export class InProcessBus implements Bus {
   private readonly servers = new Map<string, RpcMap>();
   private readonly topics = new Map<string, Set<(message: unknown) => void>>();
@@ -44,7 +40,7 @@ export class InProcessBus implements Bus {
     if (this.closed) return Promise.reject(busError('closed'));
     let copied: unknown[];
     try {
-      copied = carried(args);
+      copied = copyAsJson(args);
     } catch (error) {
       return Promise.reject(BusError.from(error));
     }
@@ -60,7 +56,7 @@ export class InProcessBus implements Bus {
       };
       this.pending.add(entry);
       setImmediate(() => {
-        this.invoke(address, method, copied).then(carried).then(
+        this.invoke(address, method, copied).then(copyAsJson).then(
           (result) => settle(() => resolve(result)),
           (error: unknown) => settle(() => reject(BusError.from(error))),
         );
@@ -72,7 +68,7 @@ export class InProcessBus implements Bus {
     if (this.closed) return;
     let copied: unknown[];
     try {
-      copied = carried(args);
+      copied = copyAsJson(args);
     } catch {
       // Same as an unserved address: a cast has nobody to tell.
       return;
@@ -85,15 +81,15 @@ export class InProcessBus implements Bus {
   publish(topic: string, message: unknown): void {
     const listeners = this.topics.get(topic);
     if (this.closed || !listeners) return;
-    let encoded: string;
+    let copied: unknown;
     try {
-      encoded = JSON.stringify(message) ?? 'null';
+      copied = copyAsJson(message) ?? null;
     } catch {
       // Events are fire-and-forget, as over AMQP.
       return;
     }
     setImmediate(() => {
-      for (const listener of listeners) listener(JSON.parse(encoded));
+      for (const listener of listeners) listener(copyAsJson(copied));
     });
   }
 
