@@ -5,9 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { writeHeapSnapshot } from 'node:v8';
-import { loadConfig, type ConfigOverrides } from '../src/config/config.js';
-import { startEmbedded } from '../src/embedded.js';
-import { createLogger } from '../src/logger.js';
+import type { ConfigOverrides } from '../src/config/config.js';
 import { childArgument, serveParent } from './ipc.js';
 import { usageOf, type ProcessUsage } from './usage.js';
 
@@ -33,6 +31,17 @@ export type ServerMethods = {
   /** Writes a heap snapshot to `file`: what is live, since V8 collects garbage before it takes one. */
   heapSnapshot(file: string): Promise<void>;
 };
+
+/**
+ * The server runs as `npm start` runs it, compiled into dist/ (`npm run bench` builds it first):
+ * under tsx, esbuild's keepNames would also name every function as it is created, 2–4% of a login's CPU.
+ */
+const compiled = <T>(path: string): Promise<T> => import(new URL(`../dist/${path}`, import.meta.url).href) as Promise<T>;
+const [{ loadConfig }, { startEmbedded }, { createLogger }] = await Promise.all([
+  compiled<typeof import('../src/config/config.js')>('config/config.js'),
+  compiled<typeof import('../src/embedded.js')>('embedded.js'),
+  compiled<typeof import('../src/logger.js')>('logger.js'),
+]);
 
 const { overrides } = childArgument<ServerArgument>();
 const dataDir = await mkdtemp(join(tmpdir(), 'conclave-bench-'));
