@@ -25,6 +25,11 @@ export function permissionOfRole(role: MediaRole): Permission {
   return { publish: mediaPermission(role.publish), subscribe: mediaPermission(role.subscribe) };
 }
 
+/** A copy its holder may change, made directly: structuredClone costs fifty times as much. */
+export function copyOfPermission({ publish, subscribe }: Permission): Permission {
+  return { publish: publish && { ...publish }, subscribe: subscribe && { ...subscribe } };
+}
+
 /** `false`, or exactly `{audio: boolean, video: boolean}`; undefined for anything else. */
 function asMediaPermission(value: unknown): MediaPermission | undefined {
   if (value === false) return false;
@@ -53,7 +58,7 @@ function parseUpdate(update: unknown): ParsedUpdate {
 /** Validates every update before applying any, so a bad list changes nothing. */
 export function applyPermissionUpdates(current: Permission, updates: unknown[]): Permission {
   const parsed = updates.map(parseUpdate);
-  const next: Permission = structuredClone(current);
+  const next = copyOfPermission(current);
   for (const update of parsed) {
     if (update.track === undefined) {
       next[update.direction] = update.value;

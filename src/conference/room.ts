@@ -4,7 +4,7 @@ import type { HandedOver, JoinResult, ParticipantDetail, ParticipantInfo, Partic
 import { conferenceError } from './errors.js';
 import { RoomMedia, type RoomMediaDeps } from './media.js';
 import { isAddressedTo, NotificationLog, type LoggedNotification, type Reader } from './notification-log.js';
-import { applyPermissionUpdates, permissionOfRole } from './permission.js';
+import { applyPermissionUpdates, copyOfPermission, permissionOfRole } from './permission.js';
 import type { PortalWatch, Portals } from './portals.js';
 
 interface Participant extends ParticipantInfo, Reader {
@@ -57,7 +57,7 @@ function summaryOf({ id, user, role }: Participant): ParticipantSummary {
 }
 
 function detailOf({ id, user, role, permission, portal, origin }: Participant): ParticipantDetail {
-  return { id, user, role, permission: structuredClone(permission), portal, origin: { ...origin } };
+  return { id, user, role, permission: copyOfPermission(permission), portal, origin: { ...origin } };
 }
 
 export class LiveRoom {
@@ -116,7 +116,7 @@ export class LiveRoom {
     }
     participant.joinedAt = participant.confirmed = this.seq;
     return {
-      permission: structuredClone(participant.permission),
+      permission: copyOfPermission(participant.permission),
       room: {
         id: this.id,
         // No mixed streams (SPEC-MEDIA M1).

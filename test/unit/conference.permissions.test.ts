@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ConferenceErrors, type Permission } from '../../src/conference/index.js';
+import { applyPermissionUpdates, copyOfPermission } from '../../src/conference/permission.js';
 import { participant, startConferenceHarness, type ConferenceHarness, type Recorder } from '../support/conference.js';
 
 const both = { audio: true, video: true };
@@ -149,5 +150,21 @@ describe('conference node participant control', () => {
       ['broadcast', 'participant'],
       ['notify', { from: 'presenter', to: 'me', message: 'marker' }],
     ]);
+  });
+});
+
+describe('permission values', () => {
+  it('an update makes a new permission and leaves the one it started from as it was', () => {
+    const current: Permission = { publish: { audio: true, video: false }, subscribe: false };
+    const next = applyPermissionUpdates(current, [replace('/permission/publish/video', true), replace('/permission/subscribe', both)]);
+    assert.deepEqual(next, { publish: both, subscribe: both });
+    assert.deepEqual(current, { publish: { audio: true, video: false }, subscribe: false });
+  });
+
+  it('a copy shares no object with the original', () => {
+    const original: Permission = { publish: { audio: true, video: false }, subscribe: false };
+    const copy = copyOfPermission(original);
+    assert.deepEqual(copy, original);
+    assert.notEqual(copy.publish, original.publish);
   });
 });
