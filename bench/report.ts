@@ -1,7 +1,7 @@
 /** The bench's one table and its JSON record, with ratios to the baseline and the issue's targets. */
 import { availableParallelism, loadavg } from 'node:os';
 import { BenchSdks, type BenchSdk, type DeliveryCounts } from './load-api.js';
-import type { Fanout, Holding, LoginRuns, Pair, Resumption, Sizes, Throughput } from './scenarios.js';
+import { LOGIN_ROUNDS, type Fanout, type Holding, type LoginRuns, type Pair, type Resumption, type Sizes, type Throughput } from './scenarios.js';
 
 const sdkNames: Record<BenchSdk, string> = {
   [BenchSdks.javascript]: 'JS SDK',
@@ -118,7 +118,7 @@ export function rowsOf(results: Results): Row[] {
   const failed = failuresOf(results);
   return [
     {
-      measure: `login + logout, ${login.conclave.clients} clients (/s)`,
+      measure: `login + logout, ${login.conclave.clients} clients (/s, median of ${LOGIN_ROUNDS} rounds)`,
       conclave: login.conclave.perSecond.toFixed(0),
       baseline: login.baseline.perSecond.toFixed(0),
       ratio: times(ratios['loginsPerSecond']!),
