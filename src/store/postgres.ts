@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { migrations } from './migrations.js';
+import { migrations, migrationSql } from './migrations.js';
 import { judgeClaim, type SessionRow } from './sessions.js';
 import {
   StoreError,
@@ -81,10 +81,11 @@ export class PostgresStore implements Store {
         'SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations',
       );
       const applied = rows[0]?.version ?? 0;
-      for (const [index, sql] of migrations.entries()) {
+      for (const [index, migration] of migrations.entries()) {
         const version = index + 1;
         if (version <= applied) continue;
-        await client.query(sql);
+        const sql = migrationSql(migration, 'postgres');
+        if (sql !== '') await client.query(sql);
         await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
       }
       await client.query('COMMIT');

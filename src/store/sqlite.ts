@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makePrivateFiles, openDataDirectory } from './data-directory.js';
-import { migrations } from './migrations.js';
+import { migrations, migrationSql } from './migrations.js';
 import { judgeClaim, type SessionRow } from './sessions.js';
 import type { ClaimResult, SessionRecord, ConsumeResult, Leadership, Page, Room, Service, Store, TokenRecord } from './store.js';
 
@@ -60,8 +60,8 @@ export class SqliteStore implements Store {
       this.db.exec(sql);
       this.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
     });
-    migrations.forEach((sql, index) => {
-      if (index + 1 > applied.version) apply(index + 1, sql);
+    migrations.forEach((migration, index) => {
+      if (index + 1 > applied.version) apply(index + 1, migrationSql(migration, 'sqlite'));
     });
   }
 
