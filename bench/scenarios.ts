@@ -176,7 +176,7 @@ export class Scenarios {
       });
     }
     const medianOf = (target: keyof LoginRuns) => {
-      const runs = rounds.map((runs) => runs[target]).sort((a, b) => a.perSecond - b.perSecond);
+      const runs = rounds.map((round) => round[target]).sort((a, b) => a.perSecond - b.perSecond);
       return runs[Math.floor(runs.length / 2)]!;
     };
     return { baseline: medianOf('baseline'), mirror: medianOf('mirror'), conclave: medianOf('conclave') };
