@@ -36,10 +36,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** The database's file in the data directory. */
+  static readonly fileName = 'conclave.sqlite';
+
   /** The database and its `-wal`/`-shm` files are the owner's only, in a directory that is too. */
   static open(dataDir: string): SqliteStore {
     openDataDirectory(dataDir);
-    const file = join(dataDir, 'conclave.sqlite');
+    const file = join(dataDir, SqliteStore.fileName);
     makePrivateFiles(file, [`${file}-wal`, `${file}-shm`]);
     return new SqliteStore(file);
   }

@@ -24,7 +24,8 @@ describe('SQLite data directory upgrade', () => {
   it('a data directory at schema 4 keeps its tokens, which a login then consumes from the table without rowid', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'conclave-store-'));
     dataDirs.push(dir);
-    const older = new Database(join(dir, 'conclave.sqlite'));
+    const file = join(dir, SqliteStore.fileName);
+    const older = new Database(file);
     older.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
     migrations.slice(0, 4).forEach((migration, index) => {
       older.exec(migrationSql(migration, 'sqlite'));
@@ -42,7 +43,7 @@ describe('SQLite data directory upgrade', () => {
     } finally {
       await store.close();
     }
-    const upgraded = new Database(join(dir, 'conclave.sqlite'), { readonly: true });
+    const upgraded = new Database(file, { readonly: true });
     try {
       const schema = upgraded.prepare("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'tokens' ORDER BY name").all() as Array<{ name: string; sql: string }>;
       assert.deepEqual(schema.map((entry) => entry.name), ['tokens', 'tokens_by_age']);
