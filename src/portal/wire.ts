@@ -17,6 +17,8 @@ const ENGINE_MESSAGE = '4';
 /**
  * What Engine.IO takes with a packet: over WebSocket (without per-message compression) it sends
  * `wsPreEncodedFrame` as it is, the way Socket.IO sends a broadcast; long-polling sends the packet.
+ * The frame is one buffer, header and payload joined once per notification: ws writes a frame of
+ * two buffers with a cork, two writes and an uncork for every member.
  */
 interface PacketOptions {
   compress: boolean;
@@ -83,7 +85,7 @@ export class RoomNotification {
     const packet = this.packetFor(flavour, prepared);
     prepared.options ??= {
       compress: true,
-      wsPreEncodedFrame: Sender.frame(Buffer.from(ENGINE_MESSAGE + packet), { fin: true, opcode: TEXT_OPCODE, mask: false, readOnly: false, rsv1: false }),
+      wsPreEncodedFrame: [Buffer.concat(Sender.frame(Buffer.from(ENGINE_MESSAGE + packet), { fin: true, opcode: TEXT_OPCODE, mask: false, readOnly: false, rsv1: false }))],
     };
     connection.write(packet, prepared.options);
   }
