@@ -5,6 +5,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -23,8 +24,9 @@ export function sourceOf(url: string): string {
   if (!url) return '(native)';
   const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (dependency) return dependency[1]!;
-  const own = /\/(src|bench)\/(.*)\/[^/]+$/.exec(url);
-  if (own) return `${own[1]}/${own[2]}`;
+  // The server under test runs compiled: dist/ holds src/'s folders.
+  const own = /\/(src|dist|bench)\/(?:(.*)\/)?[^/]+$/.exec(url);
+  if (own) return `${own[1] === 'dist' ? 'src' : own[1]}${own[2] ? `/${own[2]}` : ''}`;
   if (url.startsWith('node:')) return url;
   return url.replace(/^.*\//, '');
 }
@@ -37,7 +39,7 @@ function layerOf(functionName: string, source: string): string {
   if (functionName === '(idle)') return 'idle';
   if (functionName === '(garbage collector)') return 'garbage collection';
   if (socketWrites.has(functionName)) return 'socket write syscalls';
-  if (source.startsWith('src/')) return 'Conclave (src/)';
+  if (source === 'src' || source.startsWith('src/')) return 'Conclave (src/)';
   if (transportPackages.test(source)) return 'Socket.IO, Engine.IO, ws';
   if (source.startsWith('node:')) return 'Node core (net, streams, http, events, timers)';
   if (source === 'better-sqlite3') return 'SQLite';
@@ -51,9 +53,21 @@ function top(totals: Map<string, number>, all: number, count: number): Hotspot[]
     .map(([name, hits]) => ({ name, percent: (hits / all) * 100 }));
 }
 
-/** Self time by function and by source, as shares of all samples (idle included, so shares say how busy it was). */
+/**
+ * Self time by function and by source, as shares of all samples (idle included, so shares say how
+ * busy it was). A native function without a script of its own (SQLite's statements, an HMAC) counts
+ * for the nearest script that called it.
+ */
 export async function hotspots(file: string, count = 10): Promise<{ layers: Hotspot[]; functions: Hotspot[]; sources: Hotspot[] }> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+  const parents = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
+  const scriptOf = (node: ProfileNode): string => {
+    for (let caller: ProfileNode | undefined = node; caller; caller = parents.get(caller.id)) {
+      if (caller.callFrame.url) return caller.callFrame.url;
+    }
+    return '';
+  };
   const functions = new Map<string, number>();
   const sources = new Map<string, number>();
   const layers = new Map<string, number>();
@@ -63,7 +77,7 @@ export async function hotspots(file: string, count = 10): Promise<{ layers: Hots
     if (hits === 0) continue;
     all += hits;
     const { functionName, url, lineNumber } = node.callFrame;
-    const source = sourceOf(url);
+    const source = sourceOf(scriptOf(node));
     const name = `${functionName || '(anonymous)'} ${source}${url ? `:${lineNumber + 1}` : ''}`;
     functions.set(name, (functions.get(name) ?? 0) + hits);
     sources.set(source, (sources.get(source) ?? 0) + hits);
