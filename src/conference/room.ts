@@ -62,6 +62,11 @@ function detailOf({ id, user, role, permission, portal, origin }: Participant): 
 
 export class LiveRoom {
   private readonly participants = new Map<string, Participant>();
+  /**
+   * How many participants each portal holds that are not orphaned, kept as they come and go: a
+   * broadcast visits the portals, not every participant (in a room of 1,000 the walk took 0.2–1 ms).
+   */
+  private readonly livePerPortal = new Map<string, number>();
   /** Publications, subscriptions and transports of the room's participants (SPEC-MEDIA M4). */
   readonly media: RoomMedia;
   private readonly log: NotificationLog;
@@ -111,6 +116,7 @@ export class LiveRoom {
     if (!role) throw conferenceError('invalidRole');
     const participant: Participant = { ...info, permission: permissionOfRole(role), joinedAt: this.seq, confirmed: this.seq };
     this.participants.set(info.id, participant);
+    this.countLive(participant.portal, 1);
     if (notifying.participantActivities) {
       this.broadcast([info.id], 'participant', { action: 'join', data: summaryOf(participant) });
     }
@@ -133,6 +139,7 @@ export class LiveRoom {
     if (!participant) throw conferenceError('notJoined');
     if (portal !== undefined && participant.portal !== portal) return;
     clearTimeout(participant.orphaned);
+    if (!participant.orphaned) this.countLive(participant.portal, -1);
     this.participants.delete(participantId);
     this.stopCatchingUpIfDeserted(participant.portal);
     this.media.removeParticipant(participantId);
@@ -180,6 +187,7 @@ export class LiveRoom {
       if (!participant.orphaned) this.portals.drop(participant.portal, participant.id);
     }
     this.participants.clear();
+    this.livePerPortal.clear();
     this.close();
   }
 
@@ -190,6 +198,7 @@ export class LiveRoom {
     for (const participant of this.participants.values()) {
       if (participant.portal !== portal || participant.orphaned) continue;
       participant.orphaned = setTimeout(() => this.abandon(participant), this.options.reconnectionTimeout);
+      this.countLive(portal, -1);
     }
   }
 
@@ -212,7 +221,9 @@ export class LiveRoom {
     const { orphaned, portal: previous } = participant;
     clearTimeout(orphaned);
     delete participant.orphaned;
+    if (!orphaned) this.countLive(previous, -1);
     participant.portal = portal;
+    this.countLive(portal, 1);
     if (!orphaned && previous !== portal) this.portals.release(previous, participantId);
     this.stopCatchingUpIfDeserted(previous);
     return this.options.resumable ? this.log.handOver(participant, Date.now()) : [];
@@ -233,13 +244,20 @@ export class LiveRoom {
   /** One message per portal that holds at least one live receiver; the portal fans it out. */
   private broadcast(excludeList: string[], event: string, data: unknown): void {
     const notification = { seq: this.record({ event, data, exclude: excludeList }), event, data, exclude: excludeList };
-    const receivingPortals = new Set<string>();
-    for (const participant of this.participants.values()) {
-      if (!participant.orphaned && !excludeList.includes(participant.id)) receivingPortals.add(participant.portal);
+    const excludedLiveOn = new Map<string, number>();
+    for (const id of new Set(excludeList)) {
+      const excluded = this.participants.get(id);
+      if (excluded && !excluded.orphaned) excludedLiveOn.set(excluded.portal, (excludedLiveOn.get(excluded.portal) ?? 0) + 1);
     }
-    for (const portal of receivingPortals) {
-      if (!this.behind.has(portal)) this.deliver(portal, notification);
+    for (const [portal, live] of this.livePerPortal) {
+      if (live > (excludedLiveOn.get(portal) ?? 0) && !this.behind.has(portal)) this.deliver(portal, notification);
     }
+  }
+
+  private countLive(portal: string, change: 1 | -1): void {
+    const count = (this.livePerPortal.get(portal) ?? 0) + change;
+    if (count > 0) this.livePerPortal.set(portal, count);
+    else this.livePerPortal.delete(portal);
   }
 
   private deliver(portal: string, notification: Omit<LoggedNotification, 'at'>): void {
@@ -267,7 +285,7 @@ export class LiveRoom {
       behind.untaken.push(untaken);
       return;
     }
-    if (!this.liveParticipantsOn(portal).next().done) {
+    if (this.livePerPortal.has(portal)) {
       this.behind.set(portal, { from: untaken.seq, untaken: [untaken], watch: this.portals.whenBack(portal, () => this.catchUp(portal)) });
       this.options.onPortalBehind(portal, untaken.seq);
     }
@@ -312,7 +330,7 @@ export class LiveRoom {
   }
 
   private stopCatchingUpIfDeserted(portal: string): void {
-    if (this.behind.has(portal) && this.liveParticipantsOn(portal).next().done) this.stopCatchingUp(portal);
+    if (this.behind.has(portal) && !this.livePerPortal.has(portal)) this.stopCatchingUp(portal);
   }
 
   private *liveParticipantsOn(portal: string): Generator<Participant> {

@@ -244,6 +244,28 @@ describe('conference node: participants whose portal is gone or who move (cluste
     await assert.rejects(h.rpc.call('getParticipant', ['room-1', 'moves']), { message: ConferenceErrors.participantNotFound });
   });
 
+  it('a broadcast goes to the portals that hold a live participant of the room, following those who move or whose portal goes', async () => {
+    const portalC = await h.portal('portal-c');
+    // Moved while portal A lives: A holds nobody of the room now, and C holds 'moves' alone.
+    await h.rpc.call('resume', ['moves', 'portal-c']);
+    await h.rpc.call('text', ['stays', 'all', 'one']);
+    await portalB.waitForCalls(1, 'broadcast');
+    await portalC.waitForCalls(1, 'broadcast');
+    assert.deepEqual(portalA.argsOf('broadcast'), []);
+    // Portal C is gone: 'moves' waits for a resume, and C gets nothing meanwhile.
+    quit('portal-c');
+    await new Promise((resolve) => setImmediate(resolve));
+    await h.rpc.call('text', ['stays', 'all', 'two']);
+    await portalB.waitForCalls(2, 'broadcast');
+    assert.equal(portalC.argsOf('broadcast').length, 1);
+    // It resumes on A, alone there again.
+    await h.rpc.call('resume', ['moves', 'portal-a']);
+    await h.rpc.call('text', ['stays', 'all', 'three']);
+    await portalB.waitForCalls(3, 'broadcast');
+    const [[, exclude, event, data]] = (await portalA.waitForCalls(1, 'broadcast')).map((call) => call.args);
+    assert.deepEqual([exclude, event, data], [[], 'text', { from: 'stays', to: 'all', message: 'three' }]);
+  });
+
   it('a malformed confirmation is refused and changes nothing', async () => {
     await h.rpc.call('text', ['stays', 'moves', 'one']);
     await assert.rejects(h.rpc.call('confirm', ['room-1', 'portal-a', -1, []]), /upTo must be a non-negative integer/);
