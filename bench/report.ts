@@ -77,6 +77,7 @@ export function ratiosOf(results: Results): Record<string, number> {
     heapPerMemberOfBigRoom: fanout.conclave.heapPerReceiverBytes / fanout.baseline.heapPerReceiverBytes,
     fanoutP50: fanout.conclave.lastArrivalMs.p50 / fanout.baseline.lastArrivalMs.p50,
     fanoutP99: fanout.conclave.lastArrivalMs.p99 / fanout.baseline.lastArrivalMs.p99,
+    fanoutCpu: fanout.conclave.serverCpuPerTextMs / fanout.baseline.serverCpuPerTextMs,
     reloginP50: reconnection.conclave.quiet.latencyMs.p50 / reconnection.baseline.quiet.latencyMs.p50,
     reloginP99: reconnection.conclave.quiet.latencyMs.p99 / reconnection.baseline.quiet.latencyMs.p99,
     reloginWhileTalkingP99: reconnection.conclave.talking.latencyMs.p99 / reconnection.baseline.talking.latencyMs.p99,
@@ -204,6 +205,14 @@ export function rowsOf(results: Results): Row[] {
       ratio: times(ratios['fanoutP99']!),
       target: `p99 < ${targets.fanoutP99Ms} ms`,
       met: verdict(fanout.conclave.lastArrivalMs.p99 < targets.fanoutP99Ms && fanout.conclave.incomplete === 0),
+    },
+    {
+      measure: `server CPU per text to all ${fanout.conclave.receivers} (ms)`,
+      conclave: ms(fanout.conclave.serverCpuPerTextMs),
+      baseline: ms(fanout.baseline.serverCpuPerTextMs),
+      ratio: times(ratios['fanoutCpu']!),
+      target: '',
+      met: '',
     },
     {
       measure: `relogin of ${reconnection.conclave.held}, p50 / p99 (ms)`,

@@ -66,6 +66,8 @@ export interface Fanout {
   /** Repeats in which some receiver did not get the message within the timeout. */
   incomplete: number;
   lastArrivalMs: LatencySummary;
+  /** The server's CPU per text sent to the room (warm-up included): its own share of the fan-out, whoever receives. */
+  serverCpuPerTextMs: number;
 }
 
 export interface Resumption {
@@ -303,7 +305,9 @@ export class Scenarios {
     );
     const after = await this.usage(target, true);
     const receivers = join.succeeded;
+    const cpuBefore = (await this.usage(target, false)).cpuMs;
     const { lastArrivalsMs, incomplete } = await this.profiled(target, 'fanout', () => this.repeatFanout(group, receivers));
+    const cpuAfter = (await this.usage(target, false)).cpuMs;
     await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
     return {
       join,
@@ -313,6 +317,7 @@ export class Scenarios {
       repeats: this.sizes.fanoutRepeats,
       incomplete,
       lastArrivalMs: summarize(lastArrivalsMs),
+      serverCpuPerTextMs: (cpuAfter - cpuBefore) / (this.sizes.fanoutRepeats + 1),
     };
   }
 
