@@ -127,6 +127,13 @@ function mergeAudits(audits: DeliveryAudit[]): DeliveryAudit {
   return merged;
 }
 
+/** `work`'s result, with `read()` taken just before and just after it. */
+async function between<T, R>(read: () => Promise<R>, work: () => Promise<T>): Promise<{ result: T; before: R; after: R }> {
+  const before = await read();
+  const result = await work();
+  return { result, before, after: await read() };
+}
+
 /** Deals `items` round robin to `count` hands. */
 export function deal<T>(items: readonly T[], count: number): T[][] {
   const hands = Array.from({ length: count }, (): T[] => []);
@@ -305,9 +312,11 @@ export class Scenarios {
     );
     const after = await this.usage(target, true);
     const receivers = join.succeeded;
-    const cpuBefore = (await this.usage(target, false)).cpuMs;
-    const { lastArrivalsMs, incomplete } = await this.profiled(target, 'fanout', () => this.repeatFanout(group, receivers));
-    const cpuAfter = (await this.usage(target, false)).cpuMs;
+    const {
+      result: { lastArrivalsMs, incomplete },
+      before: usageBefore,
+      after: usageAfter,
+    } = await this.profiled(target, 'fanout', () => between(() => this.usage(target, false), () => this.repeatFanout(group, receivers)));
     await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
     return {
       join,
@@ -317,7 +326,7 @@ export class Scenarios {
       repeats: this.sizes.fanoutRepeats,
       incomplete,
       lastArrivalMs: summarize(lastArrivalsMs),
-      serverCpuPerTextMs: (cpuAfter - cpuBefore) / (this.sizes.fanoutRepeats + 1),
+      serverCpuPerTextMs: (usageAfter.cpuMs - usageBefore.cpuMs) / (this.sizes.fanoutRepeats + 1),
     };
   }
 
@@ -351,9 +360,7 @@ export class Scenarios {
       server: (await this.usage(target, false)).cpuMs,
       generators: (await Promise.all(generators.map((generator) => generator.call('usage')))).reduce((sum, usage) => sum + usage.cpuMs, 0),
     });
-    const before = await cpu();
-    const results = await this.profiled(target, label, work);
-    const after = await cpu();
+    const { result: results, before, after } = await this.profiled(target, label, () => between(cpu, work));
     const latenciesMs = results.flatMap((result) => result.latenciesMs);
     const failures = results.reduce<Record<string, number>>((merged, result) => mergeFailures(merged, result.failures), {});
     const wallMs = Math.max(...results.map((result) => result.endedAt)) - Math.min(...results.map((result) => result.startedAt));
@@ -369,6 +376,7 @@ export class Scenarios {
     };
   }
 
+  /** Starting and writing a profile fall outside `work`, so a reading taken inside it leaves them out. */
   private async profiled<T>(target: Target, label: string, work: () => Promise<T>): Promise<T> {
     if (this.profileDir === undefined || target !== 'conclave') return work();
     await this.processes.server.call('startProfile');
