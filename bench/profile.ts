@@ -55,8 +55,8 @@ function top(totals: Map<string, number>, all: number, count: number): Hotspot[]
 
 /**
  * Self time by function and by source, as shares of all samples (idle included, so shares say how
- * busy it was). A native function without a script of its own (SQLite's statements, an HMAC) counts
- * for the nearest script that called it.
+ * busy it was). A native function without a script of its own counts for the nearest script that
+ * called it: SQLite's statements for the store that ran them, an HMAC's digest for node:crypto.
  */
 export async function hotspots(file: string, count = 10): Promise<{ layers: Hotspot[]; functions: Hotspot[]; sources: Hotspot[] }> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
