@@ -12,9 +12,10 @@ import { defaults } from '../src/config/config.js';
 import { encodeTicket, issueTicket } from '../src/protocol/ticket.js';
 import { serveParent } from './ipc.js';
 import { BASELINE_ROOM_QUERY } from './load-api.js';
+import { cpuProfiler, type ProfilerMethods } from './profiler.js';
 import { usageOf, type ProcessUsage } from './usage.js';
 
-export type BaselineMethods = {
+export type BaselineMethods = ProfilerMethods & {
   describe(): { url: string };
   usage(collectGarbage: boolean): ProcessUsage;
 };
@@ -83,10 +84,16 @@ io.on('connection', (socket) => {
 await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
 
+const profiler = cpuProfiler();
+
 serveParent<BaselineMethods>(
   {
     describe: () => ({ url }),
     usage: (collectGarbage) => usageOf(collectGarbage),
+    ...profiler.methods,
   },
-  () => new Promise<void>((resolve) => io.close(() => resolve())),
+  () => {
+    profiler.close();
+    return new Promise<void>((resolve) => io.close(() => resolve()));
+  },
 );

@@ -17,7 +17,12 @@ interface CpuProfile {
 export interface Hotspot {
   name: string;
   percent: number;
+  /** The CPU time it stands for: its share of the profile's length. */
+  ms: number;
 }
+
+/** The baseline's profile of a run is named as Conclave's, after this. */
+export const BASELINE_PROFILE_PREFIX = 'baseline-';
 
 /** Where a script lives, at the grain that explains a cost: a package, or a folder of our own code. */
 export function sourceOf(url: string): string {
@@ -46,11 +51,11 @@ function layerOf(functionName: string, source: string): string {
   return source === '(native)' ? 'other native' : 'other packages';
 }
 
-function top(totals: Map<string, number>, all: number, count: number): Hotspot[] {
+function top(totals: Map<string, number>, all: number, lengthMs: number, count: number): Hotspot[] {
   return [...totals]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([name, hits]) => ({ name, percent: (hits / all) * 100 }));
+    .map(([name, hits]) => ({ name, percent: (hits / all) * 100, ms: (hits / all) * lengthMs }));
 }
 
 /**
@@ -84,19 +89,47 @@ export async function hotspots(file: string, count = 10): Promise<{ layers: Hots
     const layer = layerOf(functionName, source);
     layers.set(layer, (layers.get(layer) ?? 0) + hits);
   }
-  return { layers: top(layers, all, layers.size), functions: top(functions, all, count), sources: top(sources, all, count) };
+  const lengthMs = (profile.endTime - profile.startTime) / 1_000;
+  return {
+    layers: top(layers, all, lengthMs, layers.size),
+    functions: top(functions, all, lengthMs, count),
+    sources: top(sources, all, lengthMs, count),
+  };
 }
 
-/** Prints the hotspots of every `.cpuprofile` in `directory`, each named "<what> "<file's name>"". */
+/**
+ * Prints the hotspots of every Conclave `.cpuprofile` in `directory`, each named "<what> "<file's name>"",
+ * with each layer's CPU time beside the baseline's where the baseline did the same work.
+ */
 export async function printProfiles(directory: string, what: string): Promise<void> {
-  for (const name of await readdir(directory)) {
-    if (!name.endsWith('.cpuprofile')) continue;
+  const names = await readdir(directory);
+  for (const name of names) {
+    if (!name.endsWith('.cpuprofile') || name.startsWith(BASELINE_PROFILE_PREFIX)) continue;
     const { layers, functions, sources } = await hotspots(`${directory}/${name}`);
-    console.log(`\nserver CPU profile of the ${what} "${name.replace('.cpuprofile', '')}" (${directory}/${name})\n  self time by layer:`);
-    for (const spot of layers) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+    console.log(`\nserver CPU profile of the ${what} "${name.replace('.cpuprofile', '')}" (${directory}/${name})`);
+    const twin = `${BASELINE_PROFILE_PREFIX}${name}`;
+    if (names.includes(twin)) printLayersBeside(layers, (await hotspots(`${directory}/${twin}`)).layers);
+    else {
+      console.log('  self time by layer:');
+      for (const spot of layers) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
+    }
     console.log('  self time by source:');
     for (const spot of sources) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
     console.log('  self time by function:');
     for (const spot of functions) console.log(`    ${spot.percent.toFixed(1).padStart(5)}%  ${spot.name}`);
   }
+}
+
+/** Each layer's self time in ms, Conclave's and the bare server's for the same work: what Conclave adds, layer by layer. */
+function printLayersBeside(conclave: Hotspot[], baseline: Hotspot[]): void {
+  const msOf = (spots: Hotspot[], layer: string) => spots.find((spot) => spot.name === layer)?.ms ?? 0;
+  const busyMs = (spots: Hotspot[]) => spots.reduce((sum, spot) => sum + (spot.name === 'idle' ? 0 : spot.ms), 0);
+  const layerNames = [...new Set([...conclave, ...baseline].map((spot) => spot.name))].filter((layer) => layer !== 'idle');
+  const cell = (ms: number) => ms.toFixed(0).padStart(8);
+  console.log(`  self time by layer (ms), Conclave's share, then the bare server's doing the same work:`);
+  for (const layer of layerNames.sort((a, b) => msOf(conclave, b) - msOf(conclave, a))) {
+    const share = conclave.find((spot) => spot.name === layer)?.percent ?? 0;
+    console.log(`    ${share.toFixed(1).padStart(5)}% ${cell(msOf(conclave, layer))} ${cell(msOf(baseline, layer))}  ${layer}`);
+  }
+  console.log(`           ${cell(busyMs(conclave))} ${cell(busyMs(baseline))}  busy (idle left out)`);
 }

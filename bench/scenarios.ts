@@ -12,6 +12,7 @@ import {
   type LoadMethods,
   type RunResult,
 } from './load-api.js';
+import { BASELINE_PROFILE_PREFIX } from './profile.js';
 import type { ServerMethods } from './server.js';
 import { inPool, summarize, type LatencySummary } from './stats.js';
 import type { ProcessUsage } from './usage.js';
@@ -89,6 +90,11 @@ export interface Processes {
   server: Child<ServerMethods>;
   baseline: Child<BaselineMethods>;
   generators: Child<LoadMethods>[];
+}
+
+/** Said of a baseline run that serves the same traffic as the Conclave run of its label: their profiles compare. */
+interface BaselineProfile {
+  sameWorkAsConclave: true;
 }
 
 const ROLE = 'presenter';
@@ -179,8 +185,8 @@ export class Scenarios {
     for (let round = 1; round <= LOGIN_ROUNDS; round++) {
       this.progress(`login, round ${round} of ${LOGIN_ROUNDS}: ${logins} clients on the baseline, as many answered as the portal answers, as many on Conclave`);
       rounds.push({
-        baseline: await this.cycle('baseline', 'login', await this.loginEntries('baseline', logins, 'lobby')),
-        mirror: await this.cycle('baseline', 'login', this.baselineEntries(logins, () => 'lobby', true)),
+        baseline: await this.cycle('baseline', `login-echo-${round}`, await this.loginEntries('baseline', logins, 'lobby')),
+        mirror: await this.cycle('baseline', `login-${round}`, this.baselineEntries(logins, () => 'lobby', true), { sameWorkAsConclave: true }),
         conclave: await this.cycle('conclave', `login-${round}`, await this.loginEntries('conclave', logins, `bench-login-${round}`)),
       });
     }
@@ -261,10 +267,13 @@ export class Scenarios {
     return { held: this.succeeded(held), quiet, talking, delivery: { ...audit, sent, sendFailures: streamed.failures } };
   }
 
-  private async cycle(target: Target, label: string, entries: Entry[]): Promise<Throughput> {
+  private async cycle(target: Target, label: string, entries: Entry[], baselineProfile?: BaselineProfile): Promise<Throughput> {
     const url = this.url(target);
-    return this.measure(target, label, () =>
-      this.onGenerators(entries, (generator, part) => generator.call('cycle', url, part, this.generatorConcurrency)),
+    return this.measure(
+      target,
+      label,
+      () => this.onGenerators(entries, (generator, part) => generator.call('cycle', url, part, this.generatorConcurrency)),
+      baselineProfile,
     );
   }
 
@@ -316,7 +325,9 @@ export class Scenarios {
       result: { lastArrivalsMs, incomplete },
       before: usageBefore,
       after: usageAfter,
-    } = await this.profiled(target, 'fanout', () => between(() => this.usage(target, false), () => this.repeatFanout(group, receivers)));
+    } = await this.profiled(target, 'fanout', () => between(() => this.usage(target, false), () => this.repeatFanout(group, receivers)), {
+      sameWorkAsConclave: true,
+    });
     await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
     return {
       join,
@@ -352,15 +363,15 @@ export class Scenarios {
 
   /**
    * Runs `work` and reports it with the CPU the server under test and the generators spent meanwhile;
-   * profiles the Conclave server meanwhile when asked to, into `<label>.cpuprofile`.
+   * profiles that server meanwhile when asked to, into `<label>.cpuprofile`.
    */
-  private async measure(target: Target, label: string, work: () => Promise<RunResult[]>): Promise<Throughput> {
+  private async measure(target: Target, label: string, work: () => Promise<RunResult[]>, baselineProfile?: BaselineProfile): Promise<Throughput> {
     const generators = this.processes.generators;
     const cpu = async () => ({
       server: (await this.usage(target, false)).cpuMs,
       generators: (await Promise.all(generators.map((generator) => generator.call('usage')))).reduce((sum, usage) => sum + usage.cpuMs, 0),
     });
-    const { result: results, before, after } = await this.profiled(target, label, () => between(cpu, work));
+    const { result: results, before, after } = await this.profiled(target, label, () => between(cpu, work), baselineProfile);
     const latenciesMs = results.flatMap((result) => result.latenciesMs);
     const failures = results.reduce<Record<string, number>>((merged, result) => mergeFailures(merged, result.failures), {});
     const wallMs = Math.max(...results.map((result) => result.endedAt)) - Math.min(...results.map((result) => result.startedAt));
@@ -376,14 +387,18 @@ export class Scenarios {
     };
   }
 
-  /** Starting and writing a profile fall outside `work`, so a reading taken inside it leaves them out. */
-  private async profiled<T>(target: Target, label: string, work: () => Promise<T>): Promise<T> {
-    if (this.profileDir === undefined || target !== 'conclave') return work();
-    await this.processes.server.call('startProfile');
+  /**
+   * Starting and writing a profile fall outside `work`, so a reading taken inside it leaves them out.
+   * The baseline is profiled only where it did Conclave's work, under the same label with its prefix.
+   */
+  private async profiled<T>(target: Target, label: string, work: () => Promise<T>, baselineProfile?: BaselineProfile): Promise<T> {
+    if (this.profileDir === undefined || (target === 'baseline' && !baselineProfile?.sameWorkAsConclave)) return work();
+    const server = target === 'conclave' ? this.processes.server : this.processes.baseline;
+    await server.call('startProfile');
     try {
       return await work();
     } finally {
-      await this.processes.server.call('stopProfile', `${this.profileDir}/${label}.cpuprofile`);
+      await server.call('stopProfile', `${this.profileDir}/${target === 'conclave' ? '' : BASELINE_PROFILE_PREFIX}${label}.cpuprofile`);
     }
   }
 

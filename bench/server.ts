@@ -1,12 +1,12 @@
 /** Bench child: the embedded Conclave server under test, in a process of its own. */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { writeHeapSnapshot } from 'node:v8';
 import type { ConfigOverrides } from '../src/config/config.js';
 import { childArgument, serveParent } from './ipc.js';
+import { cpuProfiler, type ProfilerMethods } from './profiler.js';
 import { usageOf, type ProcessUsage } from './usage.js';
 
 export interface ServerArgument {
@@ -21,13 +21,9 @@ export interface ServerInfo {
   key: string;
 }
 
-export type ServerMethods = {
+export type ServerMethods = ProfilerMethods & {
   describe(): ServerInfo;
   usage(collectGarbage: boolean): ProcessUsage;
-  /** Starts V8's CPU profiler in the server process. */
-  startProfile(): Promise<void>;
-  /** Stops it and writes the `.cpuprofile` (readable by Chrome DevTools) to `file`. */
-  stopProfile(file: string): Promise<void>;
   /** Writes a heap snapshot to `file`: what is live, since V8 collects garbage before it takes one. */
   heapSnapshot(file: string): Promise<void>;
 };
@@ -59,31 +55,20 @@ const info: ServerInfo = {
   key: service.key,
 };
 
-const inspector = new Session();
-inspector.connect();
+const profiler = cpuProfiler();
 
 serveParent<ServerMethods>(
   {
     describe: () => info,
     usage: (collectGarbage) => usageOf(collectGarbage),
-    startProfile: async () => {
-      await inspector.post('Profiler.enable');
-      // Ten samples a millisecond: a run of a few seconds gives enough to rank functions by.
-      await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
-      await inspector.post('Profiler.start');
-    },
-    stopProfile: async (file) => {
-      const { profile } = await inspector.post('Profiler.stop');
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, JSON.stringify(profile));
-    },
+    ...profiler.methods,
     heapSnapshot: async (file) => {
       await mkdir(dirname(file), { recursive: true });
       writeHeapSnapshot(file);
     },
   },
   async () => {
-    inspector.disconnect();
+    profiler.close();
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
   },
