@@ -62,7 +62,10 @@ export interface Store {
   deleteRoom(roomId: string): Promise<boolean>;
 
   createToken(token: TokenRecord): Promise<void>;
-  /** Deletes the token atomically, and sweeps every record older than `lifetimeMs`. */
+  /**
+   * Deletes the token atomically, and sweeps every record older than `lifetimeMs`: on this
+   * consumption, or, if this store swept less than a second ago, on a later one.
+   */
   consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult>;
 
   /** Returns the named secret, creating it with `create()` on first use; all callers see one value. */

@@ -181,6 +181,19 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
         assert.deepEqual(await store.consumeToken(fresh._id, LIFETIME, now), { status: 'ok', token: fresh });
       }));
 
+    it('a consumption a second after the last sweep sweeps what went stale since', () =>
+      withStore(async (store) => {
+        const now = Date.now();
+        const first = tokenFixture('room', now);
+        await store.createToken(first);
+        assert.equal((await store.consumeToken(first._id, LIFETIME, now)).status, 'ok');
+        const stale = tokenFixture('room', now - LIFETIME - 1);
+        const consumed = tokenFixture('room', now);
+        for (const token of [stale, consumed]) await store.createToken(token);
+        assert.equal((await store.consumeToken(consumed._id, LIFETIME, now + 1_000)).status, 'ok');
+        assert.deepEqual(await store.consumeToken(stale._id, 10 * LIFETIME, now + 1_000), { status: 'missing' });
+      }));
+
     it('one token consumed many times at once, from two handles, is granted exactly once', () =>
       withStore(async (store, reopen) => {
         const other = await reopen();
