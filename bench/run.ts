@@ -17,7 +17,7 @@ import { runMediaBench } from './media.js';
 import { printHeapGrowth } from './heap.js';
 import { printProfiles } from './profile.js';
 import { formatSignalingTable, ratiosOf, rowsOf, runRecord, targets, type Environment, type Results } from './report.js';
-import { Scenarios, type Sizes } from './scenarios.js';
+import { Scenarios, type HeldHeap, type Sizes } from './scenarios.js';
 import type { ServerMethods } from './server.js';
 
 const full: Sizes = {
@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     Promise.all(Array.from({ length: GENERATORS }, (_, i) => Child.start<LoadMethods>(`load-${i}`, here('./load.ts'), {}, { fileLimit }))),
   ]);
   let results: Results | undefined;
+  let heldHeap: HeldHeap | undefined;
   try {
     const info = await server.call('describe');
     const { url: baselineUrl } = await baseline.call('describe');
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
       fanout: await scenarios.fanout(),
       reconnection: await scenarios.reconnection(),
     };
+    if (profile) heldHeap = await scenarios.heldHeap();
     const environment: Environment = {
       ...runRecord(mode, startedAt, loadAverageBefore),
       fileLimit,
@@ -142,8 +144,7 @@ async function main(): Promise<void> {
     await Promise.all([server.stop(), baseline.stop(), ...generators.map((generator) => generator.stop())]);
   }
   if (profile) await printProfiles(profileDir, 'Conclave run');
-  const holding = results?.participants.conclave;
-  if (holding?.heapSnapshots) await printHeapGrowth(holding.heapSnapshots.before, holding.heapSnapshots.after, holding.held);
+  if (heldHeap) await printHeapGrowth(heldHeap.before, heldHeap.after, heldHeap.held);
   if (mode === 'full' && !values.signaling) await runMediaBench({ mode, profile, fileLimit, serverOverrides, resultsDir, stamp, log });
 }
 

@@ -53,8 +53,13 @@ export interface Holding {
   heapPerParticipantBytes: number;
   loginWhileHolding: Throughput;
   release: Throughput;
-  /** With --profile, the server's heap before and after the ramp. */
-  heapSnapshots?: { before: string; after: string };
+}
+
+/** The server's heap snapshots before and after it took `held` participants. */
+export interface HeldHeap {
+  before: string;
+  after: string;
+  held: number;
 }
 
 export interface Fanout {
@@ -245,6 +250,28 @@ export class Scenarios {
     return { baseline, conclave };
   }
 
+  /**
+   * 5. With --profile, and last: the server's heap before and after it takes as many participants as
+   * (2) held. Once V8 has taken a heap snapshot it follows every object its collector moves, which
+   * made each later run's garbage collection up to ten times as costly: no run is measured after it.
+   */
+  async heldHeap(): Promise<HeldHeap> {
+    if (this.profileDir === undefined) throw new Error('heap snapshots are taken with --profile only');
+    const { participants, participantRooms } = this.sizes;
+    const group = 'heap';
+    const snapshots = { before: `${this.profileDir}/held-before.heapsnapshot`, after: `${this.profileDir}/held-after.heapsnapshot` };
+    await this.processes.server.call('heapSnapshot', snapshots.before);
+    // Made after the first snapshot, so that what admitting the clients costs (their tokens too) is counted.
+    const rooms = await Promise.all(Array.from({ length: participantRooms }, (_, i) => this.room(`bench-heap-${i}`)));
+    const entries = await this.tokens(participants, (i) => rooms[i % participantRooms]!);
+    this.progress(`heap: ${participants} Conclave clients in ${participantRooms} rooms, between two heap snapshots`);
+    const url = this.url('conclave');
+    const held = this.succeeded(await this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency)));
+    await this.processes.server.call('heapSnapshot', snapshots.after);
+    await this.onAll((generator) => generator.call('release', group, this.generatorConcurrency));
+    return { ...snapshots, held };
+  }
+
   /** The same clients resume twice: once in quiet rooms, for the latency alone; once while their rooms talk, for the audit. */
   private async resumeTwice(target: Target, senderEntries: Entry[], entries: Entry[]): Promise<Resumption> {
     const url = this.url(target);
@@ -281,18 +308,12 @@ export class Scenarios {
   private async hold(target: Target, entriesOf: () => Entry[] | Promise<Entry[]>): Promise<Holding> {
     const group = 'participants';
     const url = this.url(target);
-    const heapSnapshots = this.profileDir !== undefined && target === 'conclave'
-      ? { before: `${this.profileDir}/held-before.heapsnapshot`, after: `${this.profileDir}/held-after.heapsnapshot` }
-      : undefined;
-    // Taking a snapshot grows the resident set for good: the first comes before the measure it would skew.
-    if (heapSnapshots) await this.processes.server.call('heapSnapshot', heapSnapshots.before);
     const before = await this.usage(target, true);
     const entries = await entriesOf();
     const ramp = await this.measure(target, 'ramp', () =>
       this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency)),
     );
     const after = await this.usage(target, true);
-    if (heapSnapshots) await this.processes.server.call('heapSnapshot', heapSnapshots.after);
     const held = ramp.succeeded;
     this.progress(`participants: ${held} held by ${target}; logins meanwhile`);
     const loginWhileHolding = await this.cycle(target, 'login-while-holding', await this.loginEntries(target, this.sizes.loginsWhileHolding, 'bench-login-holding'));
@@ -308,7 +329,6 @@ export class Scenarios {
       heapPerParticipantBytes: (after.heapUsedBytes - before.heapUsedBytes) / held,
       loginWhileHolding,
       release,
-      heapSnapshots,
     };
   }
 
