@@ -128,15 +128,19 @@ export class SqliteStore implements Store {
       .run(token._id, token.service, token.creationDate, JSON.stringify(token));
   }
 
-  /** One statement takes the token, so one consumer of many gets it; the sweep is housekeeping beside it. */
+  /**
+   * One statement takes the token, so one consumer of many gets it. The sweep comes first and spares
+   * the token: should it fail, nothing is consumed, and an expired token is still told 'expired'.
+   */
   async consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult> {
+    // A clock set back would otherwise hold the sweep off for as long as it was set back.
+    if (now - this.lastTokenSweep >= TOKEN_SWEEP_INTERVAL_MS || now < this.lastTokenSweep) {
+      this.prepare('DELETE FROM tokens WHERE creation_date < ? AND id <> ?').run(now - lifetimeMs, tokenId);
+      this.lastTokenSweep = now;
+    }
     const row = this.prepare('DELETE FROM tokens WHERE id = ? RETURNING creation_date, document').get(tokenId) as
       | { creation_date: number; document: string }
       | undefined;
-    if (now - this.lastTokenSweep >= TOKEN_SWEEP_INTERVAL_MS) {
-      this.lastTokenSweep = now;
-      this.prepare('DELETE FROM tokens WHERE creation_date < ?').run(now - lifetimeMs);
-    }
     if (!row) return { status: 'missing' };
     if (row.creation_date < now - lifetimeMs) return { status: 'expired' };
     return { status: 'ok', token: JSON.parse(row.document) as TokenRecord };

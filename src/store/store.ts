@@ -63,8 +63,9 @@ export interface Store {
 
   createToken(token: TokenRecord): Promise<void>;
   /**
-   * Deletes the token atomically, and sweeps every record older than `lifetimeMs`: on this
-   * consumption, or, if this store swept less than a second ago, on a later one.
+   * Deletes the token atomically. Records older than `lifetimeMs` are swept on the way: on a
+   * store's first consumption, and then on any consumption a second or more after its last sweep
+   * (an expired record is refused either way).
    */
   consumeToken(tokenId: string, lifetimeMs: number, now: number): Promise<ConsumeResult>;
 

@@ -184,14 +184,27 @@ export function storeConformance(name: string, makeStore: MakeStore): void {
     it('a consumption a second after the last sweep sweeps what went stale since', () =>
       withStore(async (store) => {
         const now = Date.now();
+        const aging = tokenFixture('room', now - LIFETIME + 500);
         const first = tokenFixture('room', now);
-        await store.createToken(first);
+        const second = tokenFixture('room', now);
+        for (const token of [aging, first, second]) await store.createToken(token);
         assert.equal((await store.consumeToken(first._id, LIFETIME, now)).status, 'ok');
+        assert.equal((await store.consumeToken(second._id, LIFETIME, now + 1_000)).status, 'ok');
+        // With a longer lifetime the aging token would be valid, had it not been swept.
+        assert.deepEqual(await store.consumeToken(aging._id, 10 * LIFETIME, now + 1_000), { status: 'missing' });
+      }));
+
+    it('a consumption after the clock was set back still sweeps', () =>
+      withStore(async (store) => {
+        const now = Date.now();
+        const first = tokenFixture('room', now + 3_600_000);
+        await store.createToken(first);
+        assert.equal((await store.consumeToken(first._id, LIFETIME, now + 3_600_000)).status, 'ok');
         const stale = tokenFixture('room', now - LIFETIME - 1);
-        const consumed = tokenFixture('room', now);
-        for (const token of [stale, consumed]) await store.createToken(token);
-        assert.equal((await store.consumeToken(consumed._id, LIFETIME, now + 1_000)).status, 'ok');
-        assert.deepEqual(await store.consumeToken(stale._id, 10 * LIFETIME, now + 1_000), { status: 'missing' });
+        const second = tokenFixture('room', now);
+        for (const token of [stale, second]) await store.createToken(token);
+        assert.equal((await store.consumeToken(second._id, LIFETIME, now)).status, 'ok');
+        assert.deepEqual(await store.consumeToken(stale._id, 10 * LIFETIME, now), { status: 'missing' });
       }));
 
     it('one token consumed many times at once, from two handles, is granted exactly once', () =>

@@ -116,7 +116,7 @@ describe('login', () => {
     await new Promise((resolve) => setTimeout(resolve, t.server.config.tokens.lifetime + 100));
     const socket = await rawSocket(t.portalUrl);
     const answer = await ask(socket, 'login', { token, userAgent: userAgent(), protocol: '1.2' });
-    // Consuming a token takes its own record before sweeping old ones, and nothing else logs in meanwhile.
+    // Consuming a token spares its own record when it sweeps old ones, and nothing else logs in meanwhile.
     assert.deepEqual(answer, { status: 'error', data: 'Expired' });
     socket.close();
   });
