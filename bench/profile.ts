@@ -17,7 +17,7 @@ interface CpuProfile {
 export interface Hotspot {
   name: string;
   percent: number;
-  /** The CPU time it stands for: its share of the profile's length. */
+  /** Its share of the profile's length: CPU time, but for idle. */
   ms: number;
 }
 

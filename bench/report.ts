@@ -55,6 +55,8 @@ export interface Environment extends RunRecord {
   /** What the server under test runs with besides the production defaults. */
   serverOverrides: unknown;
   sizes: Sizes;
+  /** Under --profile, Conclave's runs, and the baseline's where it does their work, run slower. */
+  profiled: boolean;
 }
 
 /** The server's CPU time per client served, in microseconds: steadier than a rate on a shared machine. */

@@ -125,6 +125,7 @@ async function main(): Promise<void> {
       generators: GENERATORS,
       serverOverrides,
       sizes,
+      profiled: profile,
     };
     console.log(formatSignalingTable(rowsOf(results)));
     console.log(
@@ -133,9 +134,10 @@ async function main(): Promise<void> {
         `portal.maxSocketsPerIp ${serverOverrides.portal.maxSocketsPerIp}, ` +
         `portal.loginAttemptsPerIpPerMinute ${serverOverrides.portal.loginAttemptsPerIpPerMinute}; log level ${serverOverrides.log.level}.`,
     );
+    if (profile) console.log("--profile: Conclave's runs, and the bare server's where it did their work, ran slower under the CPU profiler");
     await mkdir(resultsDir, { recursive: true });
     const file = `${resultsDir}${stamp}.json`;
-    await writeFile(file, `${JSON.stringify({ environment, targets, ratios: ratiosOf(results), results }, null, 2)}\n`);
+    await writeFile(file, `${JSON.stringify({ environment, targets, ratios: ratiosOf(results), results, heldHeap }, null, 2)}\n`);
     console.log(`results: ${file}`);
     if (loadAverageBefore[0]! >= BUSY_LOAD) {
       console.log(`the machine was busy when the run began (load average ${loadAverageBefore[0]!.toFixed(2)}): expect lower figures than on an idle one`);

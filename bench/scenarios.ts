@@ -1,4 +1,4 @@
-/** The four signaling measurements, each run against the bare Socket.IO baseline and then Conclave. */
+/** The four signaling measurements, each run against the bare Socket.IO baseline and then Conclave; with --profile, a fifth for the heap. */
 import type { ManagementClient } from '../src/client/management-client.js';
 import type { BaselineMethods } from './baseline.js';
 import type { Child } from './ipc.js';
@@ -97,7 +97,7 @@ export interface Processes {
   generators: Child<LoadMethods>[];
 }
 
-/** Said of a baseline run that serves the same traffic as the Conclave run of its label: their profiles compare. */
+/** Said of the runs of a label where the baseline serves Conclave's traffic: the baseline's profile compares, so it is taken too. */
 interface BaselineProfile {
   sameWorkAsConclave: true;
 }
@@ -161,7 +161,7 @@ export class Scenarios {
     private readonly urls: { portal: string; baseline: string },
     private readonly sizes: Sizes,
     private readonly progress: (line: string) => void,
-    /** Where to write a CPU profile of the server for each Conclave run; none when absent. */
+    /** Where to write the CPU profiles (--profile) and the heap snapshots; none when absent. */
     private readonly profileDir?: string,
   ) {
     this.generatorConcurrency = Math.max(1, Math.ceil(sizes.concurrency / processes.generators.length));
@@ -383,7 +383,7 @@ export class Scenarios {
 
   /**
    * Runs `work` and reports it with the CPU the server under test and the generators spent meanwhile;
-   * profiles that server meanwhile when asked to, into `<label>.cpuprofile`.
+   * profiles that server meanwhile when asked to (see `profiled`).
    */
   private async measure(target: Target, label: string, work: () => Promise<RunResult[]>, baselineProfile?: BaselineProfile): Promise<Throughput> {
     const generators = this.processes.generators;
