@@ -207,9 +207,8 @@ export class Scenarios {
     const { participants, participantRooms } = this.sizes;
     this.progress(`participants: ${participants} baseline clients`);
     const baseline = await this.hold('baseline', () => this.baselineEntries(participants, (i) => `room-${i % participantRooms}`));
-    const rooms = await Promise.all(Array.from({ length: participantRooms }, (_, i) => this.room(`bench-participants-${i}`)));
     this.progress(`participants: ${participants} Conclave clients in ${participantRooms} rooms`);
-    const conclave = await this.hold('conclave', () => this.tokens(participants, (i) => rooms[i % participantRooms]!));
+    const conclave = await this.hold('conclave', () => this.participantEntries('bench-participants'));
     return { baseline, conclave };
   }
 
@@ -262,8 +261,7 @@ export class Scenarios {
     const snapshots = { before: `${this.profileDir}/held-before.heapsnapshot`, after: `${this.profileDir}/held-after.heapsnapshot` };
     await this.processes.server.call('heapSnapshot', snapshots.before);
     // Made after the first snapshot, so that what admitting the clients costs (their tokens too) is counted.
-    const rooms = await Promise.all(Array.from({ length: participantRooms }, (_, i) => this.room(`bench-heap-${i}`)));
-    const entries = await this.tokens(participants, (i) => rooms[i % participantRooms]!);
+    const entries = await this.participantEntries('bench-heap');
     this.progress(`heap: ${participants} Conclave clients in ${participantRooms} rooms, between two heap snapshots`);
     const url = this.url('conclave');
     const held = this.succeeded(await this.onGenerators(entries, (generator, part) => generator.call('hold', group, url, part, this.generatorConcurrency)));
@@ -453,6 +451,13 @@ export class Scenarios {
 
   private async room(name: string): Promise<string> {
     return (await this.management.createRoom(name))._id;
+  }
+
+  /** The clients of (2), over as many new rooms as it names, each with its join token. */
+  private async participantEntries(roomPrefix: string): Promise<Entry[]> {
+    const { participants, participantRooms } = this.sizes;
+    const rooms = await Promise.all(Array.from({ length: participantRooms }, (_, i) => this.room(`${roomPrefix}-${i}`)));
+    return this.tokens(participants, (i) => rooms[i % participantRooms]!);
   }
 
   /** Clients of one new room (Conclave) or of the baseline's lobby. */
